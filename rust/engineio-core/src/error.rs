@@ -1,0 +1,110 @@
+//! Errors of the engine layer, one variant per case the protocol answers differently.
+
+use std::fmt;
+
+/// A malformed packet or payload. The offending session is closed ("parse error").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// An empty packet or payload.
+    Empty,
+    /// The first character is not a packet type digit.
+    UnknownType,
+    /// A `b`-prefixed polling packet whose base64 does not decode.
+    BadBase64,
+    /// A polling body that is not UTF-8.
+    NotUtf8,
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProtocolError::Empty => "empty packet",
+            ProtocolError::UnknownType => "unknown packet type",
+            ProtocolError::BadBase64 => "invalid base64 data",
+            ProtocolError::NotUtf8 => "payload is not UTF-8",
+        })
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+/// A refused HTTP request, answered like the Node `engine.io` server does:
+/// status 400 (403 for [`RequestError::Forbidden`]) and a JSON body
+/// `{"code":N,"message":"..."}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestError {
+    /// Code 0: the `transport` query parameter is missing or not enabled.
+    UnknownTransport,
+    /// Code 1: the `sid` is not (or no longer) known.
+    UnknownSid,
+    /// Code 2: a handshake with another method than GET.
+    BadHandshakeMethod,
+    /// Code 3: a request that does not fit the session (e.g. polling after an upgrade).
+    BadRequest,
+    /// Code 4: refused by the application's `allowRequest` hook.
+    Forbidden,
+    /// Code 5: `EIO` is missing or not `4`.
+    UnsupportedProtocolVersion,
+}
+
+impl RequestError {
+    /// The Engine.IO error code.
+    pub fn code(self) -> u8 {
+        match self {
+            RequestError::UnknownTransport => 0,
+            RequestError::UnknownSid => 1,
+            RequestError::BadHandshakeMethod => 2,
+            RequestError::BadRequest => 3,
+            RequestError::Forbidden => 4,
+            RequestError::UnsupportedProtocolVersion => 5,
+        }
+    }
+
+    /// The Engine.IO error message.
+    pub fn message(self) -> &'static str {
+        match self {
+            RequestError::UnknownTransport => "Transport unknown",
+            RequestError::UnknownSid => "Session ID unknown",
+            RequestError::BadHandshakeMethod => "Bad handshake method",
+            RequestError::BadRequest => "Bad request",
+            RequestError::Forbidden => "Forbidden",
+            RequestError::UnsupportedProtocolVersion => "Unsupported protocol version",
+        }
+    }
+
+    /// The HTTP status of the answer.
+    pub fn status(self) -> u16 {
+        match self {
+            RequestError::Forbidden => 403,
+            _ => 400,
+        }
+    }
+
+    /// The JSON body of the answer.
+    pub fn body(self) -> String {
+        format!(
+            "{{\"code\":{},\"message\":\"{}\"}}",
+            self.code(),
+            self.message()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_match_the_reference_server() {
+        assert_eq!(
+            RequestError::UnknownTransport.body(),
+            r#"{"code":0,"message":"Transport unknown"}"#
+        );
+        assert_eq!(
+            RequestError::UnsupportedProtocolVersion.body(),
+            r#"{"code":5,"message":"Unsupported protocol version"}"#
+        );
+        assert_eq!(RequestError::Forbidden.status(), 403);
+        assert_eq!(RequestError::UnknownSid.status(), 400);
+    }
+}

@@ -1,0 +1,28 @@
+//! # engineio-core
+//!
+//! An Engine.IO v4 server as a sans-IO state machine. It knows nothing of
+//! Socket.IO, of Durable Objects or of JavaScript: the driver passes the
+//! current time and what arrived (an HTTP request, a WebSocket frame, an
+//! alarm), and carries out the [`Action`]s that come back.
+//!
+//! - [`packet`] and [`payload`]: the codecs (WebSocket frames, polling payloads).
+//! - [`Engine`]: sessions, long-polling, the WebSocket upgrade, the heartbeat
+//!   schedule (one alarm for all sessions) and the limits.
+//! - [`RequestError`]: the HTTP errors the reference server answers with.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod packet;
+pub mod payload;
+
+pub use config::EngineConfig;
+pub use engine::{
+    error_response, Action, CloseReason, ContentType, Engine, Method, ReqId, RequestInfo, Route,
+    Snapshot, Transport, SID_RANDOM_BYTES,
+};
+pub use error::{ProtocolError, RequestError};
+pub use packet::{Data, Frame, Packet, PacketType};
