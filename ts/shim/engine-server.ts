@@ -1,0 +1,434 @@
+/**
+ * The Durable Object shim of the Engine.IO layer.
+ *
+ * It turns runtime events into calls of the WebAssembly core and the core's actions
+ * into runtime calls:
+ *
+ * | runtime event                      | core call                               |
+ * | ---------------------------------- | --------------------------------------- |
+ * | `fetch` handshake (polling / ws)   | `classify`, `allowRequest`, `open`      |
+ * | `fetch` GET / POST with `sid`      | `poll` / `post`                         |
+ * | `fetch` WebSocket with `sid`       | `beginUpgrade`                          |
+ * | `webSocketMessage`                 | `wsText` / `wsBinary`                   |
+ * | `webSocketClose`/`webSocketError`  | `wsClosed`                              |
+ * | `alarm`                            | `tick`                                  |
+ *
+ * | core action | runtime call                                              |
+ * | ----------- | --------------------------------------------------------- |
+ * | `respond`   | resolves the held `fetch` with a `Response`               |
+ * | `wsSend`    | `ws.send`                                                 |
+ * | `wsClose`   | `ws.close`                                                |
+ * | `persist`   | `ws.serializeAttachment` (survives hibernation)           |
+ * | `setAlarm`  | `ctx.storage.setAlarm`                                    |
+ *
+ * WebSockets are accepted with `ctx.acceptWebSocket` (hibernation API) and tagged with
+ * their session id. No timer keeps the object awake: the heartbeat runs on the alarm.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { corsHeaders } from "../cors.js";
+import { type EngineOptions, matchesPath, normalizePath } from "../options.js";
+import { EngineCore, loadCore } from "./wasm.js";
+
+/** An action returned by the core (see `rust/wasm/src/actions.rs`). */
+type CoreAction =
+  | { type: "opened"; sid: string; transport: "polling" | "websocket" }
+  | { type: "message"; sid: string; text?: string; binary?: Uint8Array }
+  | { type: "closed"; sid: string; reason: string }
+  | { type: "respond"; req: number; status: number; contentType: string; body: string }
+  | { type: "wsSend"; sid: string; text?: string; binary?: Uint8Array }
+  | { type: "wsClose"; sid: string; code: number; reason: string }
+  | { type: "persist"; sid: string; nextPingAt: number; pongDeadline?: number }
+  | { type: "setAlarm"; at: number };
+
+type Classified =
+  | { route: "handshake"; transport: "polling" | "websocket" }
+  | { route: "poll" | "post" | "upgrade"; sid: string }
+  | { error: { status: number; body: string } };
+
+/** What a WebSocket carries through hibernation. */
+interface Attachment {
+  sid: string;
+  /** Set while the socket is only an upgrade probe of a polling session. */
+  probe?: boolean;
+  nextPingAt?: number;
+  pongDeadline?: number;
+}
+
+interface HeldRequest {
+  resolve: (r: Response) => void;
+  headers: Headers;
+}
+
+/** Data of an Engine.IO message: text, or bytes. */
+export type EngineData = string | Uint8Array;
+
+/** Why an Engine.IO session closed (Socket.IO's reason strings). */
+export type EngineCloseReason =
+  | "transport close"
+  | "transport error"
+  | "ping timeout"
+  | "parse error"
+  | "forced close";
+
+function randomBytes(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(15));
+}
+
+function jsonError(status: number, body: string, headers: Headers): Response {
+  headers.set("Content-Type", "application/json");
+  return new Response(body, { status, headers });
+}
+
+/**
+ * A Durable Object that serves Engine.IO v4 sessions (WebSocket and HTTP
+ * long-polling). Subclass it, set `static options`, and override the `onEngine*`
+ * hooks; send with {@link EngineIoServer.engineSend}.
+ */
+export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
+  /** Server options; override in the subclass. */
+  static options: EngineOptions = {};
+
+  /** The core state machine. */
+  protected readonly core: EngineCore;
+  /** Options of the concrete class. */
+  protected readonly engineOptions: EngineOptions;
+  private readonly path: string;
+  private readonly sockets = new Map<string, WebSocket>();
+  private readonly held = new Map<number, HeldRequest>();
+  private nextReq = 1;
+  private flushQueued = false;
+  /** Set once every hibernated WebSocket session has been handed back to the core. */
+  private allRestored = false;
+  /** A WebSocket waiting for the `opened` action of its handshake. */
+  private handshakeSocket: WebSocket | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    loadCore();
+    this.engineOptions = (this.constructor as typeof EngineIoServer).options ?? {};
+    this.path = normalizePath(this.engineOptions.path);
+    const o = this.engineOptions;
+    this.core = new EngineCore({
+      pingInterval: o.pingInterval,
+      pingTimeout: o.pingTimeout,
+      maxHttpBufferSize: o.maxHttpBufferSize,
+      transports: o.transports,
+      allowUpgrades: o.allowUpgrades,
+      upgradeTimeout: o.upgradeTimeout,
+    });
+    void ctx.blockConcurrencyWhile(async () => {
+      const alarm = await ctx.storage.getAlarm();
+      this.core.setKnownAlarm(alarm ?? undefined);
+    });
+  }
+
+  // ---- hooks for subclasses -------------------------------------------------------
+
+  /** A session opened. */
+  protected onEngineOpen(_sid: string): void {}
+
+  /** A message arrived on a session. */
+  protected onEngineMessage(_sid: string, _data: EngineData): void {}
+
+  /** A session closed. */
+  protected onEngineClose(_sid: string, _reason: EngineCloseReason): void {}
+
+  /** Requests outside the Engine.IO path; 404 unless overridden. */
+  protected onOtherRequest(_request: Request): Response | Promise<Response> {
+    return new Response("Not found", { status: 404 });
+  }
+
+  // ---- API for subclasses ---------------------------------------------------------
+
+  /** Sends a message to session `sid` (text, or bytes as a binary message). */
+  protected engineSend(sid: string, data: string | ArrayBuffer | ArrayBufferView): void {
+    let actions: CoreAction[];
+    if (typeof data === "string") {
+      actions = this.core.sendText(sid, data);
+    } else {
+      const bytes =
+        data instanceof ArrayBuffer
+          ? new Uint8Array(data)
+          : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      actions = this.core.sendBinary(sid, bytes);
+    }
+    this.run(actions);
+    this.queueFlush();
+  }
+
+  /** Closes session `sid` from the server side. */
+  protected engineClose(sid: string): void {
+    this.run(this.core.close(sid));
+  }
+
+  /** Number of open sessions. */
+  protected get engineClientsCount(): number {
+    return this.core.clientsCount();
+  }
+
+  /** Counters for tests and monitoring. */
+  async stats(): Promise<{ clientsCount: number }> {
+    this.restoreAll(Date.now());
+    return { clientsCount: this.core.clientsCount() };
+  }
+
+  // ---- runtime entry points -------------------------------------------------------
+
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (!matchesPath(url.pathname, this.path)) return this.onOtherRequest(request);
+    const cors = this.engineOptions.cors;
+    if (request.method === "OPTIONS" && cors) {
+      const headers = await corsHeaders(cors, request, true);
+      return new Response(null, { status: cors.optionsSuccessStatus ?? 204, headers });
+    }
+    const headers = await corsHeaders(cors, request, false);
+    const q = url.searchParams;
+    const upgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+    const c = this.core.classify(
+      request.method,
+      q.get("transport") ?? undefined,
+      q.get("EIO") ?? undefined,
+      q.get("sid") ?? undefined,
+      upgrade,
+    ) as Classified;
+    if ("error" in c) return jsonError(c.error.status, c.error.body, headers);
+    const now = Date.now();
+    switch (c.route) {
+      case "handshake": {
+        const refusal = await this.checkAllowRequest(request);
+        if (refusal !== null) {
+          return jsonError(403, JSON.stringify({ code: 4, message: refusal }), headers);
+        }
+        if (c.transport === "polling") {
+          const [req, response] = this.hold(headers);
+          this.run(this.core.open(Date.now(), "polling", req, randomBytes()));
+          return response;
+        }
+        const pair = new WebSocketPair();
+        this.handshakeSocket = pair[1];
+        try {
+          this.run(this.core.open(Date.now(), "websocket", undefined, randomBytes()));
+        } finally {
+          this.handshakeSocket = null;
+        }
+        return new Response(null, { status: 101, webSocket: pair[0], headers });
+      }
+      case "poll": {
+        const [req, response] = this.hold(headers);
+        this.run(this.core.poll(now, c.sid, req));
+        return response;
+      }
+      case "post": {
+        const body = new Uint8Array(await request.arrayBuffer());
+        const [req, response] = this.hold(headers);
+        this.run(this.core.post(Date.now(), c.sid, req, body));
+        this.queueFlush();
+        return response;
+      }
+      case "upgrade": {
+        const r = this.core.beginUpgrade(now, c.sid) as CoreAction[] | Classified;
+        if (!Array.isArray(r)) {
+          const e = (r as { error: { status: number; body: string } }).error;
+          return jsonError(e.status, e.body, headers);
+        }
+        const pair = new WebSocketPair();
+        const ws = pair[1];
+        this.ctx.acceptWebSocket(ws, [c.sid]);
+        ws.serializeAttachment({ sid: c.sid, probe: true } satisfies Attachment);
+        this.sockets.set(c.sid, ws);
+        this.run(r);
+        return new Response(null, { status: 101, webSocket: pair[0], headers });
+      }
+    }
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const sid = this.sessionOf(ws);
+    if (sid === null) return;
+    const now = Date.now();
+    const actions =
+      typeof message === "string"
+        ? this.core.wsText(now, sid, message)
+        : this.core.wsBinary(now, sid, new Uint8Array(message));
+    this.run(actions);
+    this.queueFlush();
+  }
+
+  override async webSocketClose(
+    ws: WebSocket,
+    _code: number,
+    _reason: string,
+    _wasClean: boolean,
+  ): Promise<void> {
+    this.socketGone(ws, false);
+    try {
+      ws.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  override async webSocketError(ws: WebSocket, _error: unknown): Promise<void> {
+    this.socketGone(ws, true);
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.restoreAll(now);
+    this.run(this.core.tick(now));
+  }
+
+  // ---- internals ------------------------------------------------------------------
+
+  private socketGone(ws: WebSocket, error: boolean): void {
+    const sid = this.sessionOf(ws);
+    if (sid === null) return;
+    if (this.sockets.get(sid) === ws) this.sockets.delete(sid);
+    this.run(this.core.wsClosed(Date.now(), sid, error));
+  }
+
+  /**
+   * The session of a WebSocket, handing it back to the core first if the object was
+   * evicted since (lazy revival: only this socket's session is restored).
+   */
+  private sessionOf(ws: WebSocket): string | null {
+    const att = ws.deserializeAttachment() as Attachment | null;
+    if (att && att.sid === "") return null; // detached: its session already ended
+    if (!att || typeof att.sid !== "string") {
+      try {
+        ws.close(1011, "unknown session");
+      } catch {
+        // already closed
+      }
+      return null;
+    }
+    if (!this.sockets.has(att.sid)) this.sockets.set(att.sid, ws);
+    if (!this.core.hasSession(att.sid) && !att.probe && att.nextPingAt !== undefined) {
+      this.run(this.core.restore(Date.now(), att));
+    }
+    return att.sid;
+  }
+
+  /** Hands every hibernated WebSocket session back to the core (once per wake). */
+  private restoreAll(now: number): void {
+    if (this.allRestored) return;
+    this.allRestored = true;
+    for (const ws of this.ctx.getWebSockets()) {
+      const att = ws.deserializeAttachment() as Attachment | null;
+      if (!att || att.probe || att.nextPingAt === undefined) continue;
+      if (!this.core.hasSession(att.sid)) {
+        this.sockets.set(att.sid, ws);
+        this.run(this.core.restore(now, att));
+      }
+    }
+  }
+
+  private socketFor(sid: string): WebSocket | undefined {
+    let ws = this.sockets.get(sid);
+    if (!ws) {
+      ws = this.ctx.getWebSockets(sid)[0];
+      if (ws) this.sockets.set(sid, ws);
+    }
+    return ws;
+  }
+
+  private hold(headers: Headers): [number, Promise<Response>] {
+    const req = this.nextReq++;
+    const response = new Promise<Response>((resolve) => {
+      this.held.set(req, { resolve, headers });
+    });
+    return [req, response];
+  }
+
+  private async checkAllowRequest(request: Request): Promise<string | null> {
+    const hook = this.engineOptions.allowRequest;
+    if (!hook) return null;
+    return new Promise((resolve) => {
+      try {
+        hook(request, (err, success) => resolve(success ? null : (err ?? "Forbidden")));
+      } catch (e) {
+        resolve(e instanceof Error ? e.message : "Forbidden");
+      }
+    });
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued || !this.core.needsFlush()) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.run(this.core.flush());
+    });
+  }
+
+  /** Carries out core actions in order. */
+  private run(actions: CoreAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case "opened": {
+          if (a.transport === "websocket" && this.handshakeSocket) {
+            const ws = this.handshakeSocket;
+            this.handshakeSocket = null;
+            this.ctx.acceptWebSocket(ws, [a.sid]);
+            ws.serializeAttachment({ sid: a.sid } satisfies Attachment);
+            this.sockets.set(a.sid, ws);
+          }
+          this.onEngineOpen(a.sid);
+          break;
+        }
+        case "message":
+          this.onEngineMessage(a.sid, a.text ?? a.binary ?? "");
+          break;
+        case "closed":
+          this.sockets.delete(a.sid);
+          this.onEngineClose(a.sid, a.reason as EngineCloseReason);
+          break;
+        case "respond": {
+          const h = this.held.get(a.req);
+          if (!h) break;
+          this.held.delete(a.req);
+          if (a.contentType) h.headers.set("Content-Type", a.contentType);
+          h.resolve(new Response(a.body || null, { status: a.status, headers: h.headers }));
+          break;
+        }
+        case "wsSend": {
+          const ws = this.socketFor(a.sid);
+          try {
+            ws?.send(a.text ?? a.binary ?? "");
+          } catch {
+            // the socket is closing; its close event ends the session
+          }
+          break;
+        }
+        case "wsClose": {
+          const ws = this.socketFor(a.sid);
+          this.sockets.delete(a.sid);
+          if (ws) {
+            // Detach first so that the close event of this socket is not taken for
+            // the close of a later transport of the same session.
+            ws.serializeAttachment({ sid: "" } satisfies Attachment);
+            try {
+              ws.close(a.code, a.reason);
+            } catch {
+              // already closed
+            }
+          }
+          break;
+        }
+        case "persist": {
+          const ws = this.socketFor(a.sid);
+          ws?.serializeAttachment({
+            sid: a.sid,
+            nextPingAt: a.nextPingAt,
+            pongDeadline: a.pongDeadline,
+          } satisfies Attachment);
+          break;
+        }
+        case "setAlarm":
+          void this.ctx.storage.setAlarm(a.at);
+          break;
+      }
+    }
+  }
+}
