@@ -318,12 +318,14 @@ impl Engine {
     }
 
     fn open_packet(&self, sid: &str, transport: Transport) -> Packet {
-        let upgrades =
-            if transport == Transport::Polling && self.config.allow_upgrades && self.config.websocket {
-                "[\"websocket\"]"
-            } else {
-                "[]"
-            };
+        let upgrades = if transport == Transport::Polling
+            && self.config.allow_upgrades
+            && self.config.websocket
+        {
+            "[\"websocket\"]"
+        } else {
+            "[]"
+        };
         Packet::text(
             PacketType::Open,
             format!(
@@ -354,7 +356,7 @@ impl Engine {
             upgrade_deadline: None,
             buffer: Vec::new(),
             pending_get: None,
-            next_ping_at: now + self.config.ping_interval,
+            next_ping_at: now.saturating_add(self.config.ping_interval),
             pong_deadline: None,
         };
         let open = self.open_packet(&sid, transport);
@@ -449,7 +451,7 @@ impl Engine {
             self.close_session(sid, CloseReason::TransportError, &mut actions);
             return actions;
         }
-        if !matches!(session.upgrade, UpgradeState::None) && session.buffer.is_empty() {
+        if matches!(session.upgrade, UpgradeState::Upgrading) && session.buffer.is_empty() {
             actions.push(payload_response(req, &[Packet::bare(PacketType::Noop)]));
             return actions;
         }
@@ -462,8 +464,7 @@ impl Engine {
         actions
     }
 
-    /// A long-polling POST with its body. `binary` is set for an
-    /// `application/octet-stream` body.
+    /// A long-polling POST with its body (packets separated by `\x1e`).
     pub fn post(&mut self, now: u64, sid: &str, req: ReqId, body: &[u8]) -> Vec<Action> {
         let mut actions = Vec::new();
         if self.expire_if_due(now, sid, &mut actions) || !self.sessions.contains_key(sid) {
@@ -520,7 +521,7 @@ impl Engine {
         {
             return Err(RequestError::UnknownSid);
         }
-        let deadline = now + self.config.upgrade_timeout;
+        let deadline = now.saturating_add(self.config.upgrade_timeout);
         let session = self.sessions.get_mut(sid).ok_or(RequestError::UnknownSid)?;
         if session.transport != Transport::Polling
             || !matches!(session.upgrade, UpgradeState::None)
@@ -665,7 +666,7 @@ impl Engine {
                 data: packet.data,
             }),
             PacketType::Pong => {
-                let next = now + self.config.ping_interval;
+                let next = now.saturating_add(self.config.ping_interval);
                 if let Some(s) = self.sessions.get_mut(sid) {
                     s.pong_deadline = None;
                     s.next_ping_at = next;
@@ -796,7 +797,7 @@ impl Engine {
     pub fn tick(&mut self, now: u64) -> Vec<Action> {
         let mut actions = Vec::new();
         self.alarm_at = None;
-        let ping_before = now + self.config.ping_slack();
+        let ping_before = now.saturating_add(self.config.ping_slack());
         let mut expired = Vec::new();
         let mut pinged = Vec::new();
         let mut upgrade_expired = Vec::new();
@@ -809,8 +810,8 @@ impl Engine {
                 upgrade_expired.push(sid.clone());
             }
             if s.pong_deadline.is_none() && s.next_ping_at <= ping_before {
-                s.pong_deadline = Some(now + self.config.ping_timeout);
-                s.next_ping_at = now + self.config.ping_interval;
+                s.pong_deadline = Some(now.saturating_add(self.config.ping_timeout));
+                s.next_ping_at = now.saturating_add(self.config.ping_interval);
                 pinged.push(sid.clone());
             }
         }

@@ -57,7 +57,10 @@ mod tests {
     fn malformed_payloads_are_rejected() {
         assert!(decode("").is_err());
         assert!(decode("abc").is_err());
-        assert!(decode("4ok\x1e").is_err(), "trailing separator is an empty packet");
+        assert!(
+            decode("4ok\x1e").is_err(),
+            "trailing separator is an empty packet"
+        );
         assert!(decode("4ok\x1ex").is_err());
         assert!(decode("b@@@").is_err());
     }
