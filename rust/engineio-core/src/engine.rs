@@ -168,6 +168,14 @@ pub enum Action {
         /// The frame.
         frame: Frame,
     },
+    /// Send one frame on the WebSockets of several sessions (a broadcast,
+    /// encoded once).
+    WsSendMany {
+        /// The sessions.
+        sids: Vec<String>,
+        /// The frame.
+        frame: Frame,
+    },
     /// Close the session's WebSocket.
     WsClose {
         /// The session.
@@ -746,6 +754,53 @@ impl Engine {
                 self.dirty.push(sid.to_owned());
             }
         }
+    }
+
+    /// Queues the same message for several sessions: one [`Action::WsSendMany`]
+    /// for those on WebSocket, buffered packets for those on polling. With
+    /// `volatile`, sessions that cannot take the message right now (polling
+    /// without a held GET) are skipped.
+    pub fn send_many<'a>(
+        &mut self,
+        sids: impl IntoIterator<Item = &'a str>,
+        data: &Data,
+        volatile: bool,
+        actions: &mut Vec<Action>,
+    ) {
+        let mut ws = Vec::new();
+        for sid in sids {
+            let Some(session) = self.sessions.get_mut(sid) else {
+                continue;
+            };
+            if session.transport == Transport::WebSocket {
+                ws.push(sid.to_owned());
+            } else if !volatile || session.pending_get.is_some() {
+                session.buffer.push(Packet::message(data.clone()));
+                if session.pending_get.is_some() && session.buffer.len() == 1 {
+                    self.dirty.push(sid.to_owned());
+                }
+            }
+        }
+        if !ws.is_empty() {
+            actions.push(Action::WsSendMany {
+                sids: ws,
+                frame: Packet::message(data.clone()).encode_ws(),
+            });
+        }
+    }
+
+    /// Whether a message to `sid` would leave at once (WebSocket, or a held
+    /// polling GET): the test behind volatile emits.
+    pub fn is_writable(&self, sid: &str) -> bool {
+        self.sessions
+            .get(sid)
+            .is_some_and(|s| s.transport == Transport::WebSocket || s.pending_get.is_some())
+    }
+
+    /// Makes sure the alarm fires at or before `at` (for timers of the layer
+    /// above, such as Socket.IO's connect timeout).
+    pub fn schedule(&mut self, at: u64, actions: &mut Vec<Action>) {
+        self.want_alarm(at, actions);
     }
 
     /// Answers held polling GETs of sessions that have packets waiting.

@@ -2030,6 +2030,11 @@ impl Ledger {
                     assert!(self.open.contains(sid), "{action:?} for a closed session")
                 }
                 Action::Persist(s) => assert!(self.open.contains(&s.sid)),
+                Action::WsSendMany { sids, .. } => {
+                    for sid in sids {
+                        assert!(self.open.contains(sid), "{action:?} for a closed session")
+                    }
+                }
                 Action::WsClose { .. } | Action::SetAlarm { .. } => {}
             }
         }

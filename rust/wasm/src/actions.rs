@@ -37,6 +37,14 @@ pub enum JsAction<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         binary: Option<&'a Bytes>,
     },
+    /// Send one frame to several sessions' WebSockets.
+    WsSendMany {
+        sids: &'a [String],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        binary: Option<&'a Bytes>,
+    },
     /// Close the session's WebSocket.
     WsClose {
         sid: &'a str,
@@ -108,6 +116,18 @@ fn convert(a: &Action) -> JsAction<'_> {
             },
             Frame::Binary(b) => JsAction::WsSend {
                 sid,
+                text: None,
+                binary: Some(Bytes::new(b)),
+            },
+        },
+        Action::WsSendMany { sids, frame } => match frame {
+            Frame::Text(t) => JsAction::WsSendMany {
+                sids,
+                text: Some(t),
+                binary: None,
+            },
+            Frame::Binary(b) => JsAction::WsSendMany {
+                sids,
                 text: None,
                 binary: Some(Bytes::new(b)),
             },

@@ -288,6 +288,6 @@ pub fn sid_of(action: &Action) -> Option<&str> {
         | Action::WsSend { sid, .. }
         | Action::WsClose { sid, .. } => Some(sid),
         Action::Persist(s) => Some(&s.sid),
-        Action::Respond { .. } | Action::SetAlarm { .. } => None,
+        Action::WsSendMany { .. } | Action::Respond { .. } | Action::SetAlarm { .. } => None,
     }
 }

@@ -1,0 +1,33 @@
+//! # socketio-core
+//!
+//! The Socket.IO v5 layer on top of [`engineio-core`]: what travels inside
+//! Engine.IO `message` packets. Like the engine it is sans-IO and knows
+//! nothing of Durable Objects or JavaScript.
+//!
+//!
+//! - [`packet`]: the [`Packet`] text format, encoding (once per broadcast with
+//!   [`encode_frame`]) and validating decoding.
+//! - [`decoder`]: the per-connection [`Decoder`] that joins binary packets
+//!   with their attachments.
+//! - [`error`]: [`ParseError`], why a packet was refused.
+//! - [`server`]: [`SocketServer`], the state machine of namespaces, sockets,
+//!   rooms, broadcasts and acks, wrapping the engine.
+//!
+//! [`engineio-core`]: https://docs.rs/engineio-core
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod decoder;
+pub mod error;
+mod json;
+pub mod packet;
+pub mod server;
+
+pub use decoder::{Complete, Decoder};
+pub use error::ParseError;
+pub use packet::{
+    encode_frame, encode_header, header_len, is_reserved_event, Packet, PacketKind,
+    DEFAULT_MAX_ATTACHMENTS, RESERVED_EVENTS,
+};
+pub use server::{Action, DisconnectReason, Emitted, SocketConfig, SocketServer};

@@ -1,0 +1,767 @@
+//! Socket.IO v5 packets and their text encoding.
+//!
+//! A packet travels as one Engine.IO `message` whose text is
+//!
+//! ```text
+//! <type>[<attachments>-][<namespace>,][<ack id>][<JSON payload>]
+//! ```
+//!
+//! - `<type>` is one digit, see [`PacketKind`];
+//! - `<attachments>-` is present only for the binary kinds: the number of
+//!   binary messages that follow the text (see [`crate::decoder`]);
+//! - `<namespace>,` is omitted for the main namespace `/`;
+//! - `<ack id>` is a run of digits;
+//! - the payload is kept as the JSON text that arrived, never re-serialized,
+//!   so it can cross to JavaScript as is.
+//!
+//! Decoding validates the payload like the reference parser does (an event is
+//! a non-empty array starting with a name that is not reserved, and so on)
+//! without building a JSON tree.
+
+use std::fmt;
+
+use crate::error::ParseError;
+use crate::json;
+
+/// How many attachments one binary packet may announce by default, the
+/// limit of the reference decoder. Above it the packet is refused with
+/// [`ParseError::TooManyAttachments`].
+pub const DEFAULT_MAX_ATTACHMENTS: usize = 10;
+
+/// Event names an application may not use: they have a meaning of their own
+/// on one side or the other. An incoming event carrying one is refused.
+pub const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// Whether `name` is one of the [`RESERVED_EVENTS`].
+pub fn is_reserved_event(name: &str) -> bool {
+    RESERVED_EVENTS.contains(&name)
+}
+
+/// The type of a Socket.IO packet, with its wire digit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PacketKind {
+    /// `0`: connection to a namespace (request, or approval with the socket id).
+    Connect,
+    /// `1`: disconnection from a namespace.
+    Disconnect,
+    /// `2`: an event: `["name", ...args]`.
+    Event,
+    /// `3`: the answer to an event sent with an ack id: `[...args]`.
+    Ack,
+    /// `4`: the connection to a namespace was refused.
+    ConnectError,
+    /// `5`: an event whose arguments hold binary attachments.
+    BinaryEvent,
+    /// `6`: an acknowledgement whose arguments hold binary attachments.
+    BinaryAck,
+}
+
+impl PacketKind {
+    /// Every kind, in wire order.
+    pub const ALL: [PacketKind; 7] = [
+        PacketKind::Connect,
+        PacketKind::Disconnect,
+        PacketKind::Event,
+        PacketKind::Ack,
+        PacketKind::ConnectError,
+        PacketKind::BinaryEvent,
+        PacketKind::BinaryAck,
+    ];
+
+    /// The ASCII digit that starts a packet of this kind.
+    pub fn as_char(self) -> char {
+        match self {
+            PacketKind::Connect => '0',
+            PacketKind::Disconnect => '1',
+            PacketKind::Event => '2',
+            PacketKind::Ack => '3',
+            PacketKind::ConnectError => '4',
+            PacketKind::BinaryEvent => '5',
+            PacketKind::BinaryAck => '6',
+        }
+    }
+
+    /// Parses the leading digit of a packet.
+    pub fn from_byte(b: u8) -> Option<Self> {
+        Some(match b {
+            b'0' => PacketKind::Connect,
+            b'1' => PacketKind::Disconnect,
+            b'2' => PacketKind::Event,
+            b'3' => PacketKind::Ack,
+            b'4' => PacketKind::ConnectError,
+            b'5' => PacketKind::BinaryEvent,
+            b'6' => PacketKind::BinaryAck,
+            _ => return None,
+        })
+    }
+
+    /// Whether packets of this kind carry an attachment count and are
+    /// followed by binary messages.
+    pub fn is_binary(self) -> bool {
+        matches!(self, PacketKind::BinaryEvent | PacketKind::BinaryAck)
+    }
+
+    /// The protocol's name for the kind (`EVENT`, `BINARY_ACK`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            PacketKind::Connect => "CONNECT",
+            PacketKind::Disconnect => "DISCONNECT",
+            PacketKind::Event => "EVENT",
+            PacketKind::Ack => "ACK",
+            PacketKind::ConnectError => "CONNECT_ERROR",
+            PacketKind::BinaryEvent => "BINARY_EVENT",
+            PacketKind::BinaryAck => "BINARY_ACK",
+        }
+    }
+}
+
+impl fmt::Display for PacketKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One Socket.IO packet, without its binary attachments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    /// The packet type.
+    pub kind: PacketKind,
+    /// The namespace, `/` for the main one. It starts with `/` and holds no `,`.
+    pub nsp: String,
+    /// The acknowledgement id, if the sender expects (or this is) an answer.
+    pub id: Option<u64>,
+    /// The payload: raw JSON text exactly as on the wire (binary data
+    /// replaced by `{"_placeholder":true,"num":N}`).
+    pub data: Option<String>,
+    /// The number of binary messages that follow (binary kinds only, else 0).
+    pub attachments: usize,
+}
+
+impl Packet {
+    /// The text frame of the packet.
+    ///
+    /// The payload is written as is: the caller is responsible for it being
+    /// the JSON the packet kind expects.
+    pub fn encode(&self) -> String {
+        encode_frame(
+            self.kind,
+            &self.nsp,
+            self.id,
+            self.attachments,
+            self.data.as_deref(),
+        )
+    }
+
+    /// Decodes and validates a text frame, accepting up to
+    /// [`DEFAULT_MAX_ATTACHMENTS`] attachments.
+    pub fn decode(text: &str) -> Result<Packet, ParseError> {
+        Packet::decode_with_max_attachments(text, DEFAULT_MAX_ATTACHMENTS)
+    }
+
+    /// Decodes and validates a text frame, accepting up to `max_attachments`
+    /// attachments on a binary packet.
+    pub fn decode_with_max_attachments(
+        text: &str,
+        max_attachments: usize,
+    ) -> Result<Packet, ParseError> {
+        let bytes = text.as_bytes();
+        let first = *bytes.first().ok_or(ParseError::Empty)?;
+        let kind = PacketKind::from_byte(first).ok_or(ParseError::UnknownType)?;
+        // Every index below sits next to an ASCII byte (the type digit, a
+        // digit, `-`, `/` or `,`), hence on a char boundary of `text`.
+        let mut pos = 1;
+
+        let mut attachments = 0;
+        if kind.is_binary() {
+            let end = digits_end(bytes, pos);
+            if end == pos || bytes.get(end) != Some(&b'-') {
+                return Err(ParseError::BadAttachments);
+            }
+            attachments = parse_count(&bytes[pos..end], max_attachments)?;
+            pos = end + 1;
+        }
+
+        let nsp = if bytes.get(pos) == Some(&b'/') {
+            let end = bytes[pos..]
+                .iter()
+                .position(|&b| b == b',')
+                .map_or(bytes.len(), |i| pos + i);
+            let nsp = &text[pos..end];
+            pos = (end + 1).min(bytes.len());
+            nsp
+        } else {
+            "/"
+        };
+
+        let end = digits_end(bytes, pos);
+        let id = if end > pos {
+            Some(parse_u64(&bytes[pos..end]).ok_or(ParseError::BadAckId)?)
+        } else {
+            None
+        };
+
+        let rest = &text[end..];
+        let data = (!rest.is_empty()).then_some(rest);
+        json::check_payload(kind, data)?;
+
+        Ok(Packet {
+            kind,
+            nsp: nsp.to_owned(),
+            id,
+            data: data.map(str::to_owned),
+            attachments,
+        })
+    }
+}
+
+/// The length in bytes of the header [`encode_header`] writes.
+pub fn header_len(kind: PacketKind, nsp: &str, id: Option<u64>, attachments: usize) -> usize {
+    let mut len = 1;
+    if kind.is_binary() {
+        len += decimal_len(attachments as u64) + 1;
+    }
+    if !is_main_nsp(nsp) {
+        len += nsp.len() + 1;
+    }
+    if let Some(id) = id {
+        len += decimal_len(id);
+    }
+    len
+}
+
+/// Appends the header of a packet to `out`: everything before the JSON
+/// payload, which the caller appends next.
+///
+/// The attachment count is written for the binary kinds only; the namespace
+/// is omitted when it is `/` (or empty).
+pub fn encode_header(
+    kind: PacketKind,
+    nsp: &str,
+    id: Option<u64>,
+    attachments: usize,
+    out: &mut String,
+) {
+    out.push(kind.as_char());
+    if kind.is_binary() {
+        push_decimal(attachments as u64, out);
+        out.push('-');
+    }
+    if !is_main_nsp(nsp) {
+        out.push_str(nsp);
+        out.push(',');
+    }
+    if let Some(id) = id {
+        push_decimal(id, out);
+    }
+}
+
+/// Builds the complete text frame of a packet in one allocation of the exact
+/// size. Meant for broadcasts: encode once, send the same frame to everyone.
+pub fn encode_frame(
+    kind: PacketKind,
+    nsp: &str,
+    id: Option<u64>,
+    attachments: usize,
+    payload: Option<&str>,
+) -> String {
+    let payload = payload.unwrap_or("");
+    let mut out = String::with_capacity(header_len(kind, nsp, id, attachments) + payload.len());
+    encode_header(kind, nsp, id, attachments, &mut out);
+    out.push_str(payload);
+    out
+}
+
+fn is_main_nsp(nsp: &str) -> bool {
+    nsp.is_empty() || nsp == "/"
+}
+
+/// The index of the first non-digit byte at or after `from`.
+fn digits_end(bytes: &[u8], from: usize) -> usize {
+    bytes
+        .get(from..)
+        .unwrap_or_default()
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .map_or(bytes.len(), |i| from + i)
+}
+
+/// Parses ASCII digits; `None` on overflow.
+fn parse_u64(digits: &[u8]) -> Option<u64> {
+    digits.iter().try_fold(0u64, |acc, &d| {
+        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+/// Parses an attachment count: at least 1, at most `max`.
+fn parse_count(digits: &[u8], max: usize) -> Result<usize, ParseError> {
+    let mut n: usize = 0;
+    for &d in digits {
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(usize::from(d - b'0')))
+            .filter(|&n| n <= max)
+            .ok_or(ParseError::TooManyAttachments)?;
+    }
+    if n == 0 {
+        return Err(ParseError::BadAttachments);
+    }
+    Ok(n)
+}
+
+fn decimal_len(mut n: u64) -> usize {
+    let mut len = 1;
+    while n >= 10 {
+        n /= 10;
+        len += 1;
+    }
+    len
+}
+
+fn push_decimal(mut n: u64, out: &mut String) {
+    // u64::MAX has 20 digits.
+    let mut buf = [0u8; 20];
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(buf[start..].iter().map(|&d| char::from(d)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(
+        kind: PacketKind,
+        nsp: &str,
+        id: Option<u64>,
+        data: Option<&str>,
+        attachments: usize,
+    ) -> Packet {
+        Packet {
+            kind,
+            nsp: nsp.into(),
+            id,
+            data: data.map(Into::into),
+            attachments,
+        }
+    }
+
+    fn ok(text: &str) -> Packet {
+        match Packet::decode(text) {
+            Ok(p) => p,
+            Err(e) => panic!("{text:?} should decode, got {e}"),
+        }
+    }
+
+    fn err(text: &str) -> ParseError {
+        match Packet::decode(text) {
+            Ok(p) => panic!("{text:?} should be refused, got {p:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn kinds_map_to_digits() {
+        for (i, kind) in PacketKind::ALL.into_iter().enumerate() {
+            let digit = char::from(b'0' + i as u8);
+            assert_eq!(kind.as_char(), digit);
+            assert_eq!(PacketKind::from_byte(digit as u8), Some(kind));
+        }
+        assert_eq!(PacketKind::from_byte(b'7'), None);
+        assert!(PacketKind::BinaryAck.is_binary());
+        assert!(!PacketKind::Ack.is_binary());
+        assert_eq!(PacketKind::ConnectError.to_string(), "CONNECT_ERROR");
+    }
+
+    #[test]
+    fn connect_packets() {
+        use PacketKind::Connect;
+        assert_eq!(ok("0"), packet(Connect, "/", None, None, 0));
+        assert_eq!(ok("0/admin,"), packet(Connect, "/admin", None, None, 0));
+        assert_eq!(
+            ok(r#"0{"token":"1"}"#),
+            packet(Connect, "/", None, Some(r#"{"token":"1"}"#), 0)
+        );
+        assert_eq!(
+            ok(r#"0/admin,{"token":"1"}"#),
+            packet(Connect, "/admin", None, Some(r#"{"token":"1"}"#), 0)
+        );
+    }
+
+    #[test]
+    fn disconnect_packets() {
+        use PacketKind::Disconnect;
+        assert_eq!(ok("1"), packet(Disconnect, "/", None, None, 0));
+        assert_eq!(ok("1/admin,"), packet(Disconnect, "/admin", None, None, 0));
+    }
+
+    #[test]
+    fn event_and_ack_packets() {
+        assert_eq!(
+            ok(r#"2["hello",1]"#),
+            packet(PacketKind::Event, "/", None, Some(r#"["hello",1]"#), 0)
+        );
+        assert_eq!(
+            ok(r#"2/admin,456["project:delete",123]"#),
+            packet(
+                PacketKind::Event,
+                "/admin",
+                Some(456),
+                Some(r#"["project:delete",123]"#),
+                0
+            )
+        );
+        assert_eq!(
+            ok("3/admin,456[]"),
+            packet(PacketKind::Ack, "/admin", Some(456), Some("[]"), 0)
+        );
+        assert_eq!(
+            ok(r#"212["foo"]"#),
+            packet(PacketKind::Event, "/", Some(12), Some(r#"["foo"]"#), 0)
+        );
+    }
+
+    #[test]
+    fn connect_error_packets() {
+        assert_eq!(
+            ok(r#"4{"message":"Not authorized"}"#),
+            packet(
+                PacketKind::ConnectError,
+                "/",
+                None,
+                Some(r#"{"message":"Not authorized"}"#),
+                0
+            )
+        );
+        assert_eq!(
+            ok(r#"4"Not authorized""#).data.as_deref(),
+            Some(r#""Not authorized""#)
+        );
+    }
+
+    #[test]
+    fn binary_packets() {
+        assert_eq!(
+            ok(r#"51-["hello",{"_placeholder":true,"num":0}]"#),
+            packet(
+                PacketKind::BinaryEvent,
+                "/",
+                None,
+                Some(r#"["hello",{"_placeholder":true,"num":0}]"#),
+                1
+            )
+        );
+        assert_eq!(
+            ok(r#"61-/admin,456[{"_placeholder":true,"num":0}]"#),
+            packet(
+                PacketKind::BinaryAck,
+                "/admin",
+                Some(456),
+                Some(r#"[{"_placeholder":true,"num":0}]"#),
+                1
+            )
+        );
+        assert_eq!(ok(r#"510-["a"]"#).attachments, 10);
+    }
+
+    #[test]
+    fn namespace_runs_to_comma_or_end() {
+        assert_eq!(ok("0/admin").nsp, "/admin");
+        assert_eq!(ok("1/admin").nsp, "/admin");
+        assert_eq!(ok("1/a/b-c_é,").nsp, "/a/b-c_é");
+        // The namespace swallows everything up to the end: no payload left.
+        assert_eq!(
+            err("2/admin"),
+            ParseError::MissingPayload(PacketKind::Event)
+        );
+        // Without a leading `/` there is no namespace: the digits are an id.
+        assert_eq!(ok(r#"27["a"]"#).nsp, "/");
+    }
+
+    #[test]
+    fn payload_keeps_the_original_text() {
+        let text = "2[ \"caf\\u00e9\" , {\"b\" : [1, 2.50e1]} ]\n";
+        assert_eq!(ok(text).data.as_deref(), Some(&text[1..]));
+    }
+
+    #[test]
+    fn malformed_headers() {
+        assert_eq!(err(""), ParseError::Empty);
+        assert_eq!(err("9"), ParseError::UnknownType);
+        assert_eq!(err("7"), ParseError::UnknownType);
+        assert_eq!(err("x"), ParseError::UnknownType);
+        assert_eq!(err("€"), ParseError::UnknownType);
+        assert_eq!(err(r#"5-["a"]"#), ParseError::BadAttachments);
+        assert_eq!(err(r#"5x-["a"]"#), ParseError::BadAttachments);
+        assert_eq!(err(r#"51["a"]"#), ParseError::BadAttachments);
+        assert_eq!(err("5"), ParseError::BadAttachments);
+        assert_eq!(err("51"), ParseError::BadAttachments);
+        assert_eq!(err(r#"50-["a"]"#), ParseError::BadAttachments);
+        assert_eq!(err(r#"6 1-[]"#), ParseError::BadAttachments);
+        assert_eq!(err(r#"511-["a"]"#), ParseError::TooManyAttachments);
+        assert_eq!(
+            err(r#"599999999999999999999999999-["a"]"#),
+            ParseError::TooManyAttachments
+        );
+        assert_eq!(
+            err(r#"299999999999999999999999["a"]"#),
+            ParseError::BadAckId
+        );
+    }
+
+    #[test]
+    fn largest_ack_id_is_accepted() {
+        let text = format!("3{}[]", u64::MAX);
+        assert_eq!(ok(&text).id, Some(u64::MAX));
+        assert_eq!(ok(&text).encode(), text);
+        assert_eq!(err("318446744073709551616[]"), ParseError::BadAckId);
+    }
+
+    #[test]
+    fn attachment_limit_is_configurable() {
+        let text = r#"512-["a"]"#;
+        assert_eq!(err(text), ParseError::TooManyAttachments);
+        let p = Packet::decode_with_max_attachments(text, 12);
+        assert_eq!(p.map(|p| p.attachments), Ok(12));
+    }
+
+    #[test]
+    fn malformed_payloads() {
+        use PacketKind::*;
+        use ParseError::*;
+        assert_eq!(err("2{}"), InvalidPayload(Event));
+        assert_eq!(err("2[]"), InvalidPayload(Event));
+        assert_eq!(err("2[null]"), InvalidPayload(Event));
+        assert_eq!(err("2[[\"a\"]]"), InvalidPayload(Event));
+        assert_eq!(err(r#"2"a""#), InvalidPayload(Event));
+        assert_eq!(err(r#"2["connect"]"#), ReservedEventName);
+        assert_eq!(err(r#"2/admin,1["disconnecting",1]"#), ReservedEventName);
+        assert_eq!(err(r#"51-["newListener"]"#), ReservedEventName);
+        assert_eq!(err("2abc"), InvalidJson);
+        assert_eq!(err("4abc"), InvalidJson);
+        assert_eq!(err(r#"2["a""#), InvalidJson);
+        assert_eq!(err(r#"2["a"]x"#), InvalidJson);
+        assert_eq!(err(r#"2["a"],"#), InvalidJson);
+        assert_eq!(err(r#"2["a",]"#), InvalidJson);
+        assert_eq!(err("2[\"a\",01]"), InvalidJson);
+        assert_eq!(err("2[\"a\tb\"]"), InvalidJson);
+        assert_eq!(err("2 "), InvalidJson);
+        assert_eq!(err(r#"1{"a":1}"#), InvalidPayload(Disconnect));
+        assert_eq!(err("1/admin,[]"), InvalidPayload(Disconnect));
+        assert_eq!(err("0[]"), InvalidPayload(Connect));
+        assert_eq!(err(r#"0"str""#), InvalidPayload(Connect));
+        assert_eq!(err("0null"), InvalidPayload(Connect));
+        assert_eq!(err("4null"), InvalidPayload(ConnectError));
+        assert_eq!(err("4[]"), InvalidPayload(ConnectError));
+        assert_eq!(err("3{}"), InvalidPayload(Ack));
+        assert_eq!(err(r#"61-{}"#), InvalidPayload(BinaryAck));
+        assert_eq!(err("3"), MissingPayload(Ack));
+        assert_eq!(err("2"), MissingPayload(Event));
+        assert_eq!(err("3/admin,12"), MissingPayload(Ack));
+        assert_eq!(err("51-"), MissingPayload(BinaryEvent));
+        assert_eq!(err("61-/admin,4"), MissingPayload(BinaryAck));
+    }
+
+    #[test]
+    fn reserved_names_are_found_behind_escapes_and_spaces() {
+        assert_eq!(err(r#"2[ "connect" ]"#), ParseError::ReservedEventName);
+        assert_eq!(err(r#"2["conn\u0065ct"]"#), ParseError::ReservedEventName);
+        assert_eq!(
+            err("2[\"remove\\u004cistener\",{}]"),
+            ParseError::ReservedEventName
+        );
+        // Near misses are ordinary events.
+        ok(r#"2["Connect"]"#);
+        ok(r#"2["connect "]"#);
+        ok(r#"2["connection"]"#);
+        ok(r#"2["conn\"ect"]"#);
+    }
+
+    #[test]
+    fn numeric_event_names_are_accepted() {
+        // The reference decoder accepts a number as the first element.
+        ok("2[1]");
+        ok(r#"2[-1.5e3,"x"]"#);
+        ok("2[1e400]");
+    }
+
+    #[test]
+    fn json_the_reference_accepts_is_accepted() {
+        // Lone surrogates are valid for JSON.parse.
+        ok(r#"2["\ud800"]"#);
+        ok(r#"2["a","\udc00x"]"#);
+        ok(r#"4"\ud800""#);
+        // Deep nesting is not limited by a recursion depth.
+        let deep = format!("3[{}{}]", "[".repeat(10_000), "]".repeat(10_000));
+        ok(&deep);
+        let deep = format!(
+            "2[\"a\",{}1{}]",
+            "{\"k\":".repeat(10_000),
+            "}".repeat(10_000)
+        );
+        ok(&deep);
+    }
+
+    #[test]
+    fn ids_are_accepted_on_every_kind() {
+        // Like the reference parser: an id is read whatever the kind.
+        assert_eq!(ok("42{}").id, Some(2));
+        assert_eq!(ok("07").id, Some(7));
+        assert_eq!(ok("1/admin,3").id, Some(3));
+        assert_eq!(ok(r#"2007["a"]"#).id, Some(7));
+    }
+
+    #[test]
+    fn connect_error_without_payload_is_accepted() {
+        assert_eq!(
+            ok("4/admin,"),
+            packet(PacketKind::ConnectError, "/admin", None, None, 0)
+        );
+    }
+
+    #[test]
+    fn encodes_the_documented_examples() {
+        use PacketKind::*;
+        assert_eq!(packet(Connect, "/", None, None, 0).encode(), "0");
+        assert_eq!(
+            packet(Connect, "/admin", None, Some(r#"{"sid":"oSO0"}"#), 0).encode(),
+            r#"0/admin,{"sid":"oSO0"}"#
+        );
+        assert_eq!(
+            packet(Disconnect, "/admin", None, None, 0).encode(),
+            "1/admin,"
+        );
+        assert_eq!(
+            packet(Event, "/", Some(12), Some(r#"["foo"]"#), 0).encode(),
+            r#"212["foo"]"#
+        );
+        assert_eq!(
+            packet(Ack, "/admin", Some(13), Some(r#"["bar"]"#), 0).encode(),
+            r#"3/admin,13["bar"]"#
+        );
+        assert_eq!(
+            packet(
+                BinaryEvent,
+                "/admin",
+                None,
+                Some(r#"["baz",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#),
+                2
+            )
+            .encode(),
+            r#"52-/admin,["baz",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#
+        );
+        assert_eq!(
+            packet(BinaryAck, "/", Some(15), Some("[]"), 1).encode(),
+            "61-15[]"
+        );
+        // An empty namespace is the main one; non-binary kinds drop the count.
+        assert_eq!(packet(Event, "", None, Some("[1]"), 3).encode(), "2[1]");
+    }
+
+    #[test]
+    fn round_trips() {
+        let payloads: [(PacketKind, Option<&str>); 11] = [
+            (PacketKind::Connect, None),
+            (PacketKind::Connect, Some(r#"{"token":"é€😀"}"#)),
+            (PacketKind::Disconnect, None),
+            (PacketKind::Event, Some(r#"["hello",1,{"a":[true,null]}]"#)),
+            (PacketKind::Event, Some(r#"["émoji 😀","日本語"]"#)),
+            (PacketKind::Ack, Some("[]")),
+            (PacketKind::Ack, Some(r#"["bar",2]"#)),
+            (
+                PacketKind::ConnectError,
+                Some(r#"{"message":"Not authorized"}"#),
+            ),
+            (PacketKind::ConnectError, Some(r#""nope""#)),
+            (
+                PacketKind::BinaryEvent,
+                Some(r#"["up",{"_placeholder":true,"num":0}]"#),
+            ),
+            (
+                PacketKind::BinaryAck,
+                Some(r#"[{"_placeholder":true,"num":0}]"#),
+            ),
+        ];
+        for (kind, data) in payloads {
+            for nsp in ["/", "/admin", "/ns/ünï-42"] {
+                for id in [None, Some(0), Some(7), Some(u64::MAX)] {
+                    for attachments in [1, 3, DEFAULT_MAX_ATTACHMENTS] {
+                        let attachments = if kind.is_binary() { attachments } else { 0 };
+                        let p = packet(kind, nsp, id, data, attachments);
+                        let text = p.encode();
+                        assert_eq!(Packet::decode(&text), Ok(p), "{text}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn large_payload_round_trips() {
+        let big = "x€".repeat(300_000);
+        let data = format!(r#"["big","{big}",{{"n":[1,2,3]}}]"#);
+        let p = packet(PacketKind::Event, "/chat", Some(99), Some(&data), 0);
+        let text = p.encode();
+        assert_eq!(text.len(), 1 + "/chat,".len() + 2 + data.len());
+        assert_eq!(Packet::decode(&text), Ok(p));
+    }
+
+    #[test]
+    fn frames_are_allocated_once_at_the_exact_size() {
+        let payload = r#"["news",{"_placeholder":true,"num":0}]"#;
+        for (kind, nsp, id, attachments) in [
+            (PacketKind::Event, "/", None, 0),
+            (PacketKind::BinaryEvent, "/room", Some(1234567890), 10),
+            (PacketKind::BinaryAck, "/", Some(u64::MAX), 1),
+        ] {
+            let frame = encode_frame(kind, nsp, id, attachments, Some(payload));
+            assert_eq!(
+                frame.len(),
+                header_len(kind, nsp, id, attachments) + payload.len()
+            );
+            assert_eq!(frame.capacity(), frame.len());
+            let mut header = String::new();
+            encode_header(kind, nsp, id, attachments, &mut header);
+            assert_eq!(format!("{header}{payload}"), frame);
+        }
+        assert_eq!(
+            encode_frame(PacketKind::BinaryEvent, "/room", Some(5), 2, Some("[1]")),
+            "52-/room,5[1]"
+        );
+        assert_eq!(
+            encode_frame(PacketKind::Disconnect, "/", None, 0, None),
+            "1"
+        );
+    }
+
+    #[test]
+    fn decimal_helpers() {
+        for n in [0, 9, 10, 99, 100, 12345, u64::MAX / 10, u64::MAX] {
+            let mut s = String::new();
+            push_decimal(n, &mut s);
+            assert_eq!(s, n.to_string());
+            assert_eq!(decimal_len(n), s.len());
+        }
+    }
+
+    #[test]
+    fn reserved_event_helper() {
+        for name in RESERVED_EVENTS {
+            assert!(is_reserved_event(name));
+        }
+        assert!(!is_reserved_event("message"));
+    }
+}
