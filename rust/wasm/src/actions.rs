@@ -72,7 +72,8 @@ fn content_type(c: ContentType) -> &'static str {
     }
 }
 
-fn convert(a: &Action) -> JsAction<'_> {
+/// The JavaScript shape of an engine action.
+pub fn convert(a: &Action) -> JsAction<'_> {
     match a {
         Action::Opened { sid, transport } => JsAction::Opened {
             sid,
@@ -148,10 +149,20 @@ fn convert(a: &Action) -> JsAction<'_> {
 
 /// Converts actions to a JavaScript array.
 pub fn to_js(actions: &[Action]) -> JsValue {
-    let arr = js_sys::Array::new_with_length(actions.len() as u32);
-    for (i, a) in actions.iter().enumerate() {
-        let v = serde_wasm_bindgen::to_value(&convert(a)).unwrap_or(JsValue::NULL);
-        arr.set(i as u32, v);
+    to_js_with(actions, |a| value(&convert(a)))
+}
+
+/// Converts any serializable value to a plain JavaScript value.
+pub fn value<T: Serialize>(v: &T) -> JsValue {
+    // Our action types always serialize; a failure would only lose one entry.
+    serde_wasm_bindgen::to_value(v).unwrap_or(JsValue::NULL)
+}
+
+/// Converts a list to a JavaScript array with `f`.
+pub fn to_js_with<T>(items: &[T], f: impl Fn(&T) -> JsValue) -> JsValue {
+    let arr = js_sys::Array::new_with_length(items.len() as u32);
+    for (i, a) in items.iter().enumerate() {
+        arr.set(i as u32, f(a));
     }
     arr.into()
 }

@@ -1,34 +1,43 @@
 //! # socketio-durable-wasm
 //!
 //! The WebAssembly face of the core, called by the Durable Object shim
-//! (`ts/shim/`). Each method takes the current time and what arrived, runs the
-//! sans-IO core, and returns the resulting actions as an array of plain
-//! JavaScript objects (`{ type: "respond" | "wsSend" | ..., ... }`). Binary
-//! data crosses as `Uint8Array`. Times are milliseconds since the epoch.
+//! (`ts/shim/`). Two classes: [`EngineCore`] (a bare Engine.IO server) and
+//! [`SocketCore`] (Socket.IO with its engine). Each method takes the current
+//! time and what arrived, runs the sans-IO core, and returns the resulting
+//! actions as an array of plain JavaScript objects (`{ type: "respond" |
+//! "wsSend" | "event" | ..., ... }`, see `ts/shim/core-types.ts`). Binary data
+//! crosses as `Uint8Array`. Times are milliseconds since the epoch.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod actions;
+mod engine;
+mod socket;
+
+pub use engine::EngineCore;
+pub use socket::SocketCore;
 
 use engineio_core::{
-    Data, Engine, EngineConfig, Method, RequestInfo, Route, Snapshot, Transport, SID_RANDOM_BYTES,
+    EngineConfig, Method, RequestError, RequestInfo, Route, Snapshot, Transport, SID_RANDOM_BYTES,
 };
 use serde::Deserialize;
+use socketio_core::SocketConfig;
 use wasm_bindgen::prelude::*;
 
-use actions::{error_value, to_js, JsAction};
+use actions::error_value;
 
-/// Engine options as the TypeScript side passes them (Socket.IO's names).
+/// Server options as the TypeScript side passes them (Socket.IO's names).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-struct JsEngineOptions {
+struct JsOptions {
     ping_interval: Option<f64>,
     ping_timeout: Option<f64>,
     max_http_buffer_size: Option<f64>,
     transports: Option<Vec<String>>,
     allow_upgrades: Option<bool>,
     upgrade_timeout: Option<f64>,
+    connect_timeout: Option<f64>,
 }
 
 fn ms(v: Option<f64>, default: u64) -> u64 {
@@ -47,219 +56,112 @@ fn now_ms(now: f64) -> u64 {
     }
 }
 
-/// The Engine.IO server of one Durable Object.
-#[wasm_bindgen]
-pub struct EngineCore {
-    engine: Engine,
+/// Parses the options object into the engine's and the socket layer's configs.
+fn parse_options(options: JsValue) -> Result<(EngineConfig, SocketConfig), JsError> {
+    let o: JsOptions = if options.is_undefined() || options.is_null() {
+        JsOptions::default()
+    } else {
+        serde_wasm_bindgen::from_value(options)
+            .map_err(|e| JsError::new(&format!("invalid server options: {e}")))?
+    };
+    let d = EngineConfig::default();
+    let (polling, websocket) = match &o.transports {
+        Some(t) => (
+            t.iter().any(|x| x == "polling"),
+            t.iter().any(|x| x == "websocket"),
+        ),
+        None => (true, true),
+    };
+    let engine = EngineConfig {
+        ping_interval: ms(o.ping_interval, d.ping_interval),
+        ping_timeout: ms(o.ping_timeout, d.ping_timeout),
+        max_payload: ms(o.max_http_buffer_size, d.max_payload as u64) as usize,
+        polling,
+        websocket,
+        allow_upgrades: o.allow_upgrades.unwrap_or(d.allow_upgrades),
+        upgrade_timeout: ms(o.upgrade_timeout, d.upgrade_timeout),
+    };
+    let socket = SocketConfig {
+        connect_timeout: ms(o.connect_timeout, SocketConfig::default().connect_timeout),
+    };
+    Ok((engine, socket))
 }
 
-#[wasm_bindgen]
-impl EngineCore {
-    /// Builds the engine from the server options.
-    #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<EngineCore, JsError> {
-        let o: JsEngineOptions = if options.is_undefined() || options.is_null() {
-            JsEngineOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options)
-                .map_err(|e| JsError::new(&format!("invalid engine options: {e}")))?
-        };
-        let d = EngineConfig::default();
-        let (polling, websocket) = match &o.transports {
-            Some(t) => (
-                t.iter().any(|x| x == "polling"),
-                t.iter().any(|x| x == "websocket"),
-            ),
-            None => (true, true),
-        };
-        let config = EngineConfig {
-            ping_interval: ms(o.ping_interval, d.ping_interval),
-            ping_timeout: ms(o.ping_timeout, d.ping_timeout),
-            max_payload: ms(o.max_http_buffer_size, d.max_payload as u64) as usize,
-            polling,
-            websocket,
-            allow_upgrades: o.allow_upgrades.unwrap_or(d.allow_upgrades),
-            upgrade_timeout: ms(o.upgrade_timeout, d.upgrade_timeout),
-        };
-        Ok(EngineCore {
-            engine: Engine::new(config),
-        })
+fn request_info<'a>(
+    method: &str,
+    transport: Option<&'a str>,
+    eio: Option<&'a str>,
+    sid: Option<&'a str>,
+    websocket_upgrade: bool,
+) -> RequestInfo<'a> {
+    RequestInfo {
+        method: match method {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            _ => Method::Other,
+        },
+        transport,
+        eio,
+        sid,
+        websocket_upgrade,
     }
+}
 
-    /// Routes a request: `{ route: "handshake", transport }`, `{ route: "poll" | "post" |
-    /// "upgrade", sid }`, or `{ error: { status, body } }`.
-    pub fn classify(
-        &self,
-        method: &str,
-        transport: Option<String>,
-        eio: Option<String>,
-        sid: Option<String>,
-        websocket_upgrade: bool,
-    ) -> JsValue {
-        let info = RequestInfo {
-            method: match method {
-                "GET" => Method::Get,
-                "POST" => Method::Post,
-                _ => Method::Other,
-            },
-            transport: transport.as_deref(),
-            eio: eio.as_deref(),
-            sid: sid.as_deref(),
-            websocket_upgrade,
-        };
-        let obj = js_sys::Object::new();
-        let set = |k: &str, v: JsValue| {
-            let _ = js_sys::Reflect::set(&obj, &JsValue::from_str(k), &v);
-        };
-        match self.engine.classify(&info) {
-            Ok(Route::Handshake(t)) => {
-                set("route", "handshake".into());
-                set("transport", transport_name(t).into());
-            }
-            Ok(Route::Poll(s)) => {
-                set("route", "poll".into());
-                set("sid", s.into());
-            }
-            Ok(Route::Post(s)) => {
-                set("route", "post".into());
-                set("sid", s.into());
-            }
-            Ok(Route::Upgrade(s)) => {
-                set("route", "upgrade".into());
-                set("sid", s.into());
-            }
-            Err(e) => set("error", error_value(e)),
+fn set(obj: &js_sys::Object, key: &str, value: JsValue) {
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = js_sys::Reflect::set(obj, &JsValue::from_str(key), &value);
+}
+
+/// `{ route, transport | sid }` or `{ error: { status, body } }`.
+fn classified(result: Result<Route, RequestError>) -> JsValue {
+    let obj = js_sys::Object::new();
+    match result {
+        Ok(Route::Handshake(t)) => {
+            set(&obj, "route", "handshake".into());
+            set(&obj, "transport", transport_name(t).into());
         }
-        obj.into()
-    }
-
-    /// Opens a session over `transport` ("polling" or "websocket"). `random`
-    /// must hold 15 bytes from a CSPRNG (`crypto.getRandomValues`). Over
-    /// polling, `req` is answered with the open packet.
-    pub fn open(
-        &mut self,
-        now: f64,
-        transport: &str,
-        req: Option<u32>,
-        random: &[u8],
-    ) -> Result<JsValue, JsError> {
-        let bytes: [u8; SID_RANDOM_BYTES] = random
-            .try_into()
-            .map_err(|_| JsError::new("open() needs 15 random bytes"))?;
-        let t = if transport == "websocket" {
-            Transport::WebSocket
-        } else {
-            Transport::Polling
-        };
-        let (_, actions) = self.engine.open(now_ms(now), t, req, &bytes);
-        Ok(to_js(&actions))
-    }
-
-    /// Brings back a WebSocket session from its snapshot (`{ sid, nextPingAt,
-    /// pongDeadline }`); returns the actions (a close if it expired meanwhile).
-    pub fn restore(&mut self, now: f64, snapshot: JsValue) -> JsValue {
-        let mut actions = Vec::new();
-        if let Ok(s) = serde_wasm_bindgen::from_value::<JsSnapshot>(snapshot) {
-            let snap = Snapshot {
-                sid: s.sid,
-                next_ping_at: now_ms(s.next_ping_at),
-                pong_deadline: s.pong_deadline.map(now_ms),
-            };
-            self.engine.restore(now_ms(now), snap, &mut actions);
+        Ok(Route::Poll(s)) => {
+            set(&obj, "route", "poll".into());
+            set(&obj, "sid", s.into());
         }
-        to_js(&actions)
-    }
-
-    /// A long-polling GET of session `sid`, known to the driver as `req`.
-    pub fn poll(&mut self, now: f64, sid: &str, req: u32) -> JsValue {
-        to_js(&self.engine.poll(now_ms(now), sid, req))
-    }
-
-    /// A long-polling POST with its body.
-    pub fn post(&mut self, now: f64, sid: &str, req: u32, body: &[u8]) -> JsValue {
-        to_js(&self.engine.post(now_ms(now), sid, req, body))
-    }
-
-    /// Starts an upgrade of `sid` to WebSocket: actions, or `{ error }`.
-    #[wasm_bindgen(js_name = beginUpgrade)]
-    pub fn begin_upgrade(&mut self, now: f64, sid: &str) -> JsValue {
-        match self.engine.begin_upgrade(now_ms(now), sid) {
-            Ok(actions) => to_js(&actions),
-            Err(e) => {
-                let obj = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(&obj, &"error".into(), &error_value(e));
-                obj.into()
-            }
+        Ok(Route::Post(s)) => {
+            set(&obj, "route", "post".into());
+            set(&obj, "sid", s.into());
         }
+        Ok(Route::Upgrade(s)) => {
+            set(&obj, "route", "upgrade".into());
+            set(&obj, "sid", s.into());
+        }
+        Err(e) => set(&obj, "error", error_value(e)),
     }
+    obj.into()
+}
 
-    /// A text frame on the WebSocket of `sid`.
-    #[wasm_bindgen(js_name = wsText)]
-    pub fn ws_text(&mut self, now: f64, sid: &str, text: &str) -> JsValue {
-        to_js(&self.engine.ws_text(now_ms(now), sid, text))
+/// `{ error: { status, body } }`.
+fn error_object(e: RequestError) -> JsValue {
+    let obj = js_sys::Object::new();
+    set(&obj, "error", error_value(e));
+    obj.into()
+}
+
+fn random_bytes(random: &[u8]) -> Result<[u8; SID_RANDOM_BYTES], JsError> {
+    random
+        .try_into()
+        .map_err(|_| JsError::new("15 random bytes are needed"))
+}
+
+fn parse_transport(transport: &str) -> Transport {
+    if transport == "websocket" {
+        Transport::WebSocket
+    } else {
+        Transport::Polling
     }
+}
 
-    /// A binary frame on the WebSocket of `sid`.
-    #[wasm_bindgen(js_name = wsBinary)]
-    pub fn ws_binary(&mut self, now: f64, sid: &str, bytes: &[u8]) -> JsValue {
-        to_js(&self.engine.ws_binary(now_ms(now), sid, bytes))
-    }
-
-    /// The WebSocket of `sid` closed (`error`: it failed).
-    #[wasm_bindgen(js_name = wsClosed)]
-    pub fn ws_closed(&mut self, now: f64, sid: &str, error: bool) -> JsValue {
-        to_js(&self.engine.ws_closed(now_ms(now), sid, error))
-    }
-
-    /// Sends a text message to `sid`.
-    #[wasm_bindgen(js_name = sendText)]
-    pub fn send_text(&mut self, sid: &str, text: String) -> JsValue {
-        to_js(&self.engine.send(sid, Data::Text(text)))
-    }
-
-    /// Sends a binary message to `sid`.
-    #[wasm_bindgen(js_name = sendBinary)]
-    pub fn send_binary(&mut self, sid: &str, bytes: Vec<u8>) -> JsValue {
-        to_js(&self.engine.send(sid, Data::Binary(bytes)))
-    }
-
-    /// Answers held polling GETs that have data waiting.
-    pub fn flush(&mut self) -> JsValue {
-        to_js(&self.engine.flush())
-    }
-
-    /// Whether `flush` has work to do.
-    #[wasm_bindgen(js_name = needsFlush)]
-    pub fn needs_flush(&self) -> bool {
-        self.engine.needs_flush()
-    }
-
-    /// Closes `sid` from the server side.
-    pub fn close(&mut self, sid: &str) -> JsValue {
-        to_js(&self.engine.close(sid))
-    }
-
-    /// The alarm fired: pings, timeouts, next alarm.
-    pub fn tick(&mut self, now: f64) -> JsValue {
-        to_js(&self.engine.tick(now_ms(now)))
-    }
-
-    /// Tells the core which alarm is set (after the object restarted).
-    #[wasm_bindgen(js_name = setKnownAlarm)]
-    pub fn set_known_alarm(&mut self, at: Option<f64>) {
-        self.engine.set_known_alarm(at.map(now_ms));
-    }
-
-    /// Number of open sessions.
-    #[wasm_bindgen(js_name = clientsCount)]
-    pub fn clients_count(&self) -> u32 {
-        self.engine.clients_count() as u32
-    }
-
-    /// Whether `sid` is an open session.
-    #[wasm_bindgen(js_name = hasSession)]
-    pub fn has_session(&self, sid: &str) -> bool {
-        self.engine.has_session(sid)
+fn transport_name(t: Transport) -> &'static str {
+    match t {
+        Transport::Polling => "polling",
+        Transport::WebSocket => "websocket",
     }
 }
 
@@ -271,13 +173,12 @@ struct JsSnapshot {
     pong_deadline: Option<f64>,
 }
 
-fn transport_name(t: Transport) -> &'static str {
-    match t {
-        Transport::Polling => "polling",
-        Transport::WebSocket => "websocket",
-    }
+/// Reads a snapshot written by a `persist` action.
+fn parse_snapshot(value: JsValue) -> Option<Snapshot> {
+    let s: JsSnapshot = serde_wasm_bindgen::from_value(value).ok()?;
+    Some(Snapshot {
+        sid: s.sid,
+        next_ping_at: now_ms(s.next_ping_at),
+        pong_deadline: s.pong_deadline.map(now_ms),
+    })
 }
-
-// Keep the action type reachable for documentation of the JS shape.
-#[allow(dead_code)]
-fn _shape(_: JsAction<'_>) {}

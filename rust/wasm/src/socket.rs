@@ -1,0 +1,393 @@
+//! `SocketCore`: a Socket.IO server with its engine.
+
+use engineio_core::{Data, Engine};
+use serde::Serialize;
+use serde_bytes::Bytes;
+use socketio_core::{Action, Emitted, SocketServer};
+use wasm_bindgen::prelude::*;
+
+use crate::actions::{convert, to_js_with, value};
+use crate::{
+    classified, error_object, now_ms, parse_options, parse_snapshot, parse_transport, random_bytes,
+    request_info, set,
+};
+
+/// The JavaScript shape of a Socket.IO action.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+enum JsSocketAction<'a> {
+    Connect {
+        sid: &'a str,
+        nsp: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        auth: Option<&'a str>,
+    },
+    Event {
+        #[serde(rename = "socketId")]
+        socket_id: &'a str,
+        data: &'a str,
+        #[serde(rename = "ackId", skip_serializing_if = "Option::is_none")]
+        ack_id: Option<f64>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        binaries: Vec<&'a Bytes>,
+    },
+    Ack {
+        #[serde(rename = "socketId")]
+        socket_id: &'a str,
+        id: f64,
+        data: &'a str,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        binaries: Vec<&'a Bytes>,
+    },
+    Disconnect {
+        #[serde(rename = "socketId")]
+        socket_id: &'a str,
+        reason: &'a str,
+    },
+}
+
+fn action_value(a: &Action) -> JsValue {
+    match a {
+        Action::Engine(e) => value(&convert(e)),
+        Action::Connect { sid, nsp, auth } => value(&JsSocketAction::Connect {
+            sid,
+            nsp,
+            auth: auth.as_deref(),
+        }),
+        Action::Event {
+            socket_id,
+            data,
+            ack_id,
+            binaries,
+        } => value(&JsSocketAction::Event {
+            socket_id,
+            data,
+            ack_id: ack_id.map(|i| i as f64),
+            binaries: binaries.iter().map(|b| Bytes::new(b)).collect(),
+        }),
+        Action::Ack {
+            socket_id,
+            id,
+            data,
+            binaries,
+        } => value(&JsSocketAction::Ack {
+            socket_id,
+            id: *id as f64,
+            data,
+            binaries: binaries.iter().map(|b| Bytes::new(b)).collect(),
+        }),
+        Action::Disconnect { socket_id, reason } => value(&JsSocketAction::Disconnect {
+            socket_id,
+            reason: reason.as_str(),
+        }),
+    }
+}
+
+fn to_js(actions: &[Action]) -> JsValue {
+    to_js_with(actions, action_value)
+}
+
+/// Copies a JavaScript array of `Uint8Array` into owned buffers.
+fn binaries_of(list: &js_sys::Array) -> Vec<Vec<u8>> {
+    list.iter()
+        .map(|v| js_sys::Uint8Array::new(&v).to_vec())
+        .collect()
+}
+
+fn strings(list: &js_sys::Array) -> Vec<String> {
+    list.iter().filter_map(|v| v.as_string()).collect()
+}
+
+fn string_array(items: &[String]) -> JsValue {
+    to_js_with(items, |s| JsValue::from_str(s))
+}
+
+/// `{ ackId?, recipients?, actions }`.
+fn emitted(e: Emitted) -> JsValue {
+    let obj = js_sys::Object::new();
+    if let Some(id) = e.ack_id {
+        set(&obj, "ackId", JsValue::from_f64(id as f64));
+        set(&obj, "recipients", string_array(&e.recipients));
+    }
+    set(&obj, "actions", to_js(&e.actions));
+    obj.into()
+}
+
+fn ack_id(id: f64) -> Option<u64> {
+    (id.is_finite() && id >= 0.0 && id.fract() == 0.0).then_some(id as u64)
+}
+
+/// The Socket.IO server of one Durable Object.
+#[wasm_bindgen]
+pub struct SocketCore {
+    server: SocketServer,
+}
+
+#[wasm_bindgen]
+impl SocketCore {
+    /// Builds the server from the options (Socket.IO's names).
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<SocketCore, JsError> {
+        let (engine, socket) = parse_options(options)?;
+        Ok(SocketCore {
+            server: SocketServer::new(Engine::new(engine), socket),
+        })
+    }
+
+    /// Routes a request (see `EngineCore.classify`).
+    pub fn classify(
+        &self,
+        method: &str,
+        transport: Option<String>,
+        eio: Option<String>,
+        sid: Option<String>,
+        websocket_upgrade: bool,
+    ) -> JsValue {
+        let info = request_info(
+            method,
+            transport.as_deref(),
+            eio.as_deref(),
+            sid.as_deref(),
+            websocket_upgrade,
+        );
+        classified(self.server.classify(&info))
+    }
+
+    /// Opens an engine session (see `EngineCore.open`).
+    pub fn open(
+        &mut self,
+        now: f64,
+        transport: &str,
+        req: Option<u32>,
+        random: &[u8],
+    ) -> Result<JsValue, JsError> {
+        let bytes = random_bytes(random)?;
+        Ok(to_js(&self.server.open(
+            now_ms(now),
+            parse_transport(transport),
+            req,
+            &bytes,
+        )))
+    }
+
+    /// Brings back a WebSocket session from its snapshot.
+    pub fn restore(&mut self, now: f64, snapshot: JsValue) -> JsValue {
+        match parse_snapshot(snapshot) {
+            Some(snap) => to_js(&self.server.restore(now_ms(now), snap)),
+            None => to_js(&[]),
+        }
+    }
+
+    /// A long-polling GET.
+    pub fn poll(&mut self, now: f64, sid: &str, req: u32) -> JsValue {
+        to_js(&self.server.poll(now_ms(now), sid, req))
+    }
+
+    /// A long-polling POST.
+    pub fn post(&mut self, now: f64, sid: &str, req: u32, body: &[u8]) -> JsValue {
+        to_js(&self.server.post(now_ms(now), sid, req, body))
+    }
+
+    /// Starts an upgrade of `sid` to WebSocket: actions, or `{ error }`.
+    #[wasm_bindgen(js_name = beginUpgrade)]
+    pub fn begin_upgrade(&mut self, now: f64, sid: &str) -> JsValue {
+        match self.server.begin_upgrade(now_ms(now), sid) {
+            Ok(actions) => to_js(&actions),
+            Err(e) => error_object(e),
+        }
+    }
+
+    /// A text frame on the WebSocket of `sid`.
+    #[wasm_bindgen(js_name = wsText)]
+    pub fn ws_text(&mut self, now: f64, sid: &str, text: &str) -> JsValue {
+        to_js(&self.server.ws_text(now_ms(now), sid, text))
+    }
+
+    /// A binary frame on the WebSocket of `sid`.
+    #[wasm_bindgen(js_name = wsBinary)]
+    pub fn ws_binary(&mut self, now: f64, sid: &str, bytes: &[u8]) -> JsValue {
+        to_js(&self.server.ws_binary(now_ms(now), sid, bytes))
+    }
+
+    /// The WebSocket of `sid` closed.
+    #[wasm_bindgen(js_name = wsClosed)]
+    pub fn ws_closed(&mut self, now: f64, sid: &str, error: bool) -> JsValue {
+        to_js(&self.server.ws_closed(now_ms(now), sid, error))
+    }
+
+    /// Sends a raw Engine.IO text message.
+    #[wasm_bindgen(js_name = sendText)]
+    pub fn send_text(&mut self, sid: &str, text: String) -> JsValue {
+        to_js(&self.server.send_raw(sid, Data::Text(text)))
+    }
+
+    /// Sends a raw Engine.IO binary message.
+    #[wasm_bindgen(js_name = sendBinary)]
+    pub fn send_binary(&mut self, sid: &str, bytes: Vec<u8>) -> JsValue {
+        to_js(&self.server.send_raw(sid, Data::Binary(bytes)))
+    }
+
+    /// Answers held polling GETs that have data waiting.
+    pub fn flush(&mut self) -> JsValue {
+        to_js(&self.server.flush())
+    }
+
+    /// Whether `flush` has work to do.
+    #[wasm_bindgen(js_name = needsFlush)]
+    pub fn needs_flush(&self) -> bool {
+        self.server.needs_flush()
+    }
+
+    /// Closes engine session `sid` ("forced close").
+    pub fn close(&mut self, sid: &str) -> JsValue {
+        to_js(&self.server.close(0, sid))
+    }
+
+    /// The alarm fired.
+    pub fn tick(&mut self, now: f64) -> JsValue {
+        to_js(&self.server.tick(now_ms(now)))
+    }
+
+    /// Tells the core which alarm is set.
+    #[wasm_bindgen(js_name = setKnownAlarm)]
+    pub fn set_known_alarm(&mut self, at: Option<f64>) {
+        self.server.set_known_alarm(at.map(now_ms));
+    }
+
+    /// Number of engine sessions.
+    #[wasm_bindgen(js_name = clientsCount)]
+    pub fn clients_count(&self) -> u32 {
+        self.server.engine().clients_count() as u32
+    }
+
+    /// Whether `sid` is an open engine session.
+    #[wasm_bindgen(js_name = hasSession)]
+    pub fn has_session(&self, sid: &str) -> bool {
+        self.server.engine().has_session(sid)
+    }
+
+    /// Accepts a CONNECT: `{ id?, actions }`.
+    pub fn accept(&mut self, sid: &str, nsp: &str, random: &[u8]) -> Result<JsValue, JsError> {
+        let bytes = random_bytes(random)?;
+        let obj = js_sys::Object::new();
+        match self.server.accept(sid, nsp, &bytes) {
+            Some((id, actions)) => {
+                set(&obj, "id", JsValue::from_str(&id));
+                set(&obj, "actions", to_js(&actions));
+            }
+            None => set(&obj, "actions", to_js(&[])),
+        }
+        Ok(obj.into())
+    }
+
+    /// Refuses a CONNECT with CONNECT_ERROR.
+    #[wasm_bindgen(js_name = connectError)]
+    pub fn connect_error(&mut self, sid: &str, nsp: &str, data_json: &str) -> JsValue {
+        to_js(&self.server.connect_error(sid, nsp, data_json))
+    }
+
+    /// Sends an event to one socket: `{ ackId?, actions }`.
+    #[wasm_bindgen(js_name = emitToSocket)]
+    pub fn emit_to_socket(
+        &mut self,
+        socket_id: &str,
+        data_json: &str,
+        binaries: &js_sys::Array,
+        with_ack: bool,
+        volatile: bool,
+    ) -> JsValue {
+        let bins = binaries_of(binaries);
+        emitted(
+            self.server
+                .emit_to_socket(socket_id, data_json, &bins, with_ack, volatile),
+        )
+    }
+
+    /// Broadcasts an event: `{ ackId?, recipients?, actions }`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn broadcast(
+        &mut self,
+        nsp: &str,
+        rooms: &js_sys::Array,
+        except: &js_sys::Array,
+        data_json: &str,
+        binaries: &js_sys::Array,
+        with_ack: bool,
+        volatile: bool,
+    ) -> JsValue {
+        let bins = binaries_of(binaries);
+        emitted(self.server.broadcast(
+            nsp,
+            &strings(rooms),
+            &strings(except),
+            data_json,
+            &bins,
+            with_ack,
+            volatile,
+        ))
+    }
+
+    /// Answers the client's ack `id`.
+    pub fn ack(
+        &mut self,
+        socket_id: &str,
+        id: f64,
+        data_json: &str,
+        binaries: &js_sys::Array,
+    ) -> JsValue {
+        match ack_id(id) {
+            Some(id) => to_js(
+                &self
+                    .server
+                    .ack(socket_id, id, data_json, &binaries_of(binaries)),
+            ),
+            None => to_js(&[]),
+        }
+    }
+
+    /// Adds a socket to rooms.
+    pub fn join(&mut self, socket_id: &str, rooms: &js_sys::Array) -> JsValue {
+        self.server.join(socket_id, &strings(rooms));
+        to_js(&[])
+    }
+
+    /// Removes a socket from a room.
+    pub fn leave(&mut self, socket_id: &str, room: &str) -> JsValue {
+        self.server.leave(socket_id, room);
+        to_js(&[])
+    }
+
+    /// Disconnects a socket from the server side.
+    #[wasm_bindgen(js_name = disconnectSocket)]
+    pub fn disconnect_socket(&mut self, socket_id: &str, close: bool) -> JsValue {
+        to_js(&self.server.disconnect_socket(0, socket_id, close))
+    }
+
+    /// Ids of the sockets of `nsp` in any of `rooms` and none of `except`.
+    #[wasm_bindgen(js_name = socketsIn)]
+    pub fn sockets_in(&self, nsp: &str, rooms: &js_sys::Array, except: &js_sys::Array) -> JsValue {
+        string_array(
+            &self
+                .server
+                .sockets_in(nsp, &strings(rooms), &strings(except)),
+        )
+    }
+
+    /// The rooms of a socket.
+    #[wasm_bindgen(js_name = roomsOf)]
+    pub fn rooms_of(&self, socket_id: &str) -> JsValue {
+        string_array(&self.server.rooms_of(socket_id))
+    }
+
+    /// Every room of `nsp` with its members: `[room, ids][]`.
+    #[wasm_bindgen(js_name = roomsIn)]
+    pub fn rooms_in(&self, nsp: &str) -> JsValue {
+        let rooms = self.server.rooms_in(nsp);
+        to_js_with(&rooms, |(room, ids)| {
+            let pair = js_sys::Array::new();
+            pair.push(&JsValue::from_str(room));
+            pair.push(&string_array(ids));
+            pair.into()
+        })
+    }
+}
