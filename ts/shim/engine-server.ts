@@ -27,23 +27,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { corsHeaders } from "../cors.js";
 import { type EngineOptions, matchesPath, normalizePath } from "../options.js";
+import type { CoreAction, EngineCoreLike, SocketAction } from "./core-types.js";
 import { EngineCore, loadCore } from "./wasm.js";
-
-/** An action returned by the core (see `rust/wasm/src/actions.rs`). */
-type CoreAction =
-  | { type: "opened"; sid: string; transport: "polling" | "websocket" }
-  | { type: "message"; sid: string; text?: string; binary?: Uint8Array }
-  | { type: "closed"; sid: string; reason: string }
-  | { type: "respond"; req: number; status: number; contentType: string; body: string }
-  | { type: "wsSend"; sid: string; text?: string; binary?: Uint8Array }
-  | { type: "wsClose"; sid: string; code: number; reason: string }
-  | { type: "persist"; sid: string; nextPingAt: number; pongDeadline?: number }
-  | { type: "setAlarm"; at: number };
-
-type Classified =
-  | { route: "handshake"; transport: "polling" | "websocket" }
-  | { route: "poll" | "post" | "upgrade"; sid: string }
-  | { error: { status: number; body: string } };
 
 /** What a WebSocket carries through hibernation. */
 interface Attachment {
@@ -89,7 +74,7 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
   static options: EngineOptions = {};
 
   /** The core state machine. */
-  protected readonly core: EngineCore;
+  protected readonly core: EngineCoreLike;
   /** Options of the concrete class. */
   protected readonly engineOptions: EngineOptions;
   private readonly path: string;
@@ -101,21 +86,15 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
   private allRestored = false;
   /** A WebSocket waiting for the `opened` action of its handshake. */
   private handshakeSocket: WebSocket | null = null;
+  /** The request of the handshake in progress. */
+  private handshakeRequest: Request | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     loadCore();
     this.engineOptions = (this.constructor as typeof EngineIoServer).options ?? {};
     this.path = normalizePath(this.engineOptions.path);
-    const o = this.engineOptions;
-    this.core = new EngineCore({
-      pingInterval: o.pingInterval,
-      pingTimeout: o.pingTimeout,
-      maxHttpBufferSize: o.maxHttpBufferSize,
-      transports: o.transports,
-      allowUpgrades: o.allowUpgrades,
-      upgradeTimeout: o.upgradeTimeout,
-    });
+    this.core = this.createCore(this.engineOptions);
     void ctx.blockConcurrencyWhile(async () => {
       const alarm = await ctx.storage.getAlarm();
       this.core.setKnownAlarm(alarm ?? undefined);
@@ -124,8 +103,23 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
 
   // ---- hooks for subclasses -------------------------------------------------------
 
-  /** A session opened. */
-  protected onEngineOpen(_sid: string): void {}
+  /** Builds the core; the Socket.IO server replaces it with the Socket.IO core. */
+  protected createCore(o: EngineOptions): EngineCoreLike {
+    return new EngineCore({
+      pingInterval: o.pingInterval,
+      pingTimeout: o.pingTimeout,
+      maxHttpBufferSize: o.maxHttpBufferSize,
+      transports: o.transports,
+      allowUpgrades: o.allowUpgrades,
+      upgradeTimeout: o.upgradeTimeout,
+    }) as unknown as EngineCoreLike;
+  }
+
+  /** A session opened; `request` is its handshake request. */
+  protected onEngineOpen(_sid: string, _request: Request): void {}
+
+  /** An action of the Socket.IO layer (only a Socket.IO core returns them). */
+  protected onSocketAction(_action: SocketAction): void {}
 
   /** A message arrived on a session. */
   protected onEngineMessage(_sid: string, _data: EngineData): void {}
@@ -191,7 +185,7 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
       q.get("EIO") ?? undefined,
       q.get("sid") ?? undefined,
       upgrade,
-    ) as Classified;
+    );
     if ("error" in c) return jsonError(c.error.status, c.error.body, headers);
     const now = Date.now();
     switch (c.route) {
@@ -200,9 +194,14 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
         if (refusal !== null) {
           return jsonError(403, JSON.stringify({ code: 4, message: refusal }), headers);
         }
+        this.handshakeRequest = request;
         if (c.transport === "polling") {
           const [req, response] = this.hold(headers);
-          this.run(this.core.open(Date.now(), "polling", req, randomBytes()));
+          try {
+            this.run(this.core.open(Date.now(), "polling", req, randomBytes()));
+          } finally {
+            this.handshakeRequest = null;
+          }
           return response;
         }
         const pair = new WebSocketPair();
@@ -211,6 +210,7 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
           this.run(this.core.open(Date.now(), "websocket", undefined, randomBytes()));
         } finally {
           this.handshakeSocket = null;
+          this.handshakeRequest = null;
         }
         return new Response(null, { status: 101, webSocket: pair[0], headers });
       }
@@ -227,11 +227,8 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
         return response;
       }
       case "upgrade": {
-        const r = this.core.beginUpgrade(now, c.sid) as CoreAction[] | Classified;
-        if (!Array.isArray(r)) {
-          const e = (r as { error: { status: number; body: string } }).error;
-          return jsonError(e.status, e.body, headers);
-        }
+        const r = this.core.beginUpgrade(now, c.sid);
+        if (!Array.isArray(r)) return jsonError(r.error.status, r.error.body, headers);
         const pair = new WebSocketPair();
         const ws = pair[1];
         this.ctx.acceptWebSocket(ws, [c.sid]);
@@ -353,7 +350,8 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
     });
   }
 
-  private queueFlush(): void {
+  /** Answers held polls with what was queued, once the current turn is over. */
+  protected queueFlush(): void {
     if (this.flushQueued || !this.core.needsFlush()) return;
     this.flushQueued = true;
     queueMicrotask(() => {
@@ -363,7 +361,7 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
   }
 
   /** Carries out core actions in order. */
-  private run(actions: CoreAction[]): void {
+  protected run(actions: CoreAction[]): void {
     for (const a of actions) {
       switch (a.type) {
         case "opened": {
@@ -374,7 +372,7 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
             ws.serializeAttachment({ sid: a.sid } satisfies Attachment);
             this.sockets.set(a.sid, ws);
           }
-          this.onEngineOpen(a.sid);
+          if (this.handshakeRequest) this.onEngineOpen(a.sid, this.handshakeRequest);
           break;
         }
         case "message":
@@ -398,6 +396,17 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
             ws?.send(a.text ?? a.binary ?? "");
           } catch {
             // the socket is closing; its close event ends the session
+          }
+          break;
+        }
+        case "wsSendMany": {
+          const frame = a.text ?? a.binary ?? "";
+          for (const sid of a.sids) {
+            try {
+              this.socketFor(sid)?.send(frame);
+            } catch {
+              // the socket is closing; its close event ends the session
+            }
           }
           break;
         }
@@ -428,6 +437,8 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
         case "setAlarm":
           void this.ctx.storage.setAlarm(a.at);
           break;
+        default:
+          this.onSocketAction(a);
       }
     }
   }
