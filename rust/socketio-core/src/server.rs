@@ -607,6 +607,7 @@ impl SocketServer {
     /// Runs engine actions through the socket layer.
     fn process(&mut self, now: u64, engine_actions: Vec<EngineAction>) -> Vec<Action> {
         let mut out = Vec::with_capacity(engine_actions.len());
+        let mut connect_deadline = None;
         for a in engine_actions {
             match a {
                 EngineAction::Opened { ref sid, .. } => {
@@ -620,9 +621,7 @@ impl SocketServer {
                         },
                     );
                     out.push(Action::Engine(a));
-                    let mut alarm = Vec::new();
-                    self.engine.schedule(deadline, &mut alarm);
-                    out.extend(wrap(alarm));
+                    connect_deadline = Some(deadline);
                 }
                 EngineAction::Message { sid, data } => self.on_message(now, &sid, data, &mut out),
                 EngineAction::Closed { ref sid, reason } => {
@@ -631,6 +630,13 @@ impl SocketServer {
                 }
                 other => out.push(Action::Engine(other)),
             }
+        }
+        if let Some(deadline) = connect_deadline {
+            // After the engine's own `SetAlarm`s of the batch: the driver sets
+            // them in order, so the earliest must come last.
+            let mut alarm = Vec::new();
+            self.engine.schedule(deadline, &mut alarm);
+            out.extend(wrap(alarm));
         }
         out
     }
