@@ -3,8 +3,9 @@
  * at `/socket.io/` served by a Durable Object. `npm run dev` serves it at
  * http://127.0.0.1:8787.
  */
-import { type EngineData, SocketIoServer, routeSocketIo } from "../ts/index.js";
+
 import type { EngineOptions } from "../ts/index.js";
+import { type EngineData, routeSocketIo, SocketIoServer } from "../ts/index.js";
 
 /** Echoes every message back to its sender. */
 export class Chat extends SocketIoServer<Env> {

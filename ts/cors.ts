@@ -68,7 +68,8 @@ export async function corsHeaders(
       list(opts.allowedHeaders) ?? request.headers.get("Access-Control-Request-Headers");
     if (allowedHeaders) {
       headers.set("Access-Control-Allow-Headers", allowedHeaders);
-      if (opts.allowedHeaders === undefined) headers.append("Vary", "Access-Control-Request-Headers");
+      if (opts.allowedHeaders === undefined)
+        headers.append("Vary", "Access-Control-Request-Headers");
     }
     if (opts.maxAge !== undefined) headers.set("Access-Control-Max-Age", String(opts.maxAge));
     headers.set("Content-Length", "0");

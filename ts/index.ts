@@ -1,9 +1,37 @@
 /**
  * socket.io-durable: Socket.IO on Cloudflare Durable Objects.
  */
-export { EngineIoServer } from "./shim/engine-server.js";
-export type { EngineCloseReason, EngineData } from "./shim/engine-server.js";
-export { SocketIoServer } from "./socketio-server.js";
-export { routeSocketIo } from "./router.js";
-export type { RouteOptions } from "./router.js";
+
+export type { BroadcastFlags, BroadcastOperator, RemoteSocket } from "./api/broadcast-operator.js";
+export type {
+  ExtendedError,
+  Namespace,
+  NamespaceMiddleware,
+  ParentNamespace,
+  RoomsAdapter,
+} from "./api/namespace.js";
+export type { ServerOptions } from "./api/options.js";
+export type { EngineInfo, ParentNspNameMatchFn, Server } from "./api/server.js";
+export type { DisconnectReason, Event, Handshake, Socket } from "./api/socket.js";
+export type {
+  AllButLast,
+  DecorateAcknowledgements,
+  DecorateAcknowledgementsWithMultipleResponses,
+  DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
+  DefaultEventsMap,
+  EventNames,
+  EventNamesWithAck,
+  EventNamesWithError,
+  EventNamesWithoutAck,
+  EventParams,
+  EventsMap,
+  FirstNonErrorArg,
+  Last,
+  RemoveAcknowledgements,
+} from "./api/typed-events.js";
 export type { AllowRequest, CorsOptions, EngineOptions } from "./options.js";
+export type { RouteOptions, SocketIoNamespace } from "./router.js";
+export { routeSocketIo } from "./router.js";
+export type { EngineCloseReason, EngineData } from "./shim/engine-server.js";
+export { EngineIoServer } from "./shim/engine-server.js";
+export { SocketIoServer } from "./socketio-server.js";

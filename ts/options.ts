@@ -15,7 +15,10 @@ export interface CorsOptions {
     | (string | RegExp)[]
     | ((
         origin: string | undefined,
-        callback: (err: Error | null, origin?: boolean | string | RegExp | (string | RegExp)[]) => void,
+        callback: (
+          err: Error | null,
+          origin?: boolean | string | RegExp | (string | RegExp)[],
+        ) => void,
       ) => void);
   /** Allowed methods (default `GET,HEAD,PUT,PATCH,POST,DELETE`). */
   methods?: string | string[];

@@ -45,16 +45,14 @@ export interface EngineCoreLike {
     sid: string | undefined,
     websocketUpgrade: boolean,
   ): Classified;
-  open(
-    now: number,
-    transport: string,
-    req: number | undefined,
-    random: Uint8Array,
-  ): CoreAction[];
+  open(now: number, transport: string, req: number | undefined, random: Uint8Array): CoreAction[];
   restore(now: number, snapshot: unknown): CoreAction[];
   poll(now: number, sid: string, req: number): CoreAction[];
   post(now: number, sid: string, req: number, body: Uint8Array): CoreAction[];
-  beginUpgrade(now: number, sid: string): CoreAction[] | { error: { status: number; body: string } };
+  beginUpgrade(
+    now: number,
+    sid: string,
+  ): CoreAction[] | { error: { status: number; body: string } };
   wsText(now: number, sid: string, text: string): CoreAction[];
   wsBinary(now: number, sid: string, bytes: Uint8Array): CoreAction[];
   wsClosed(now: number, sid: string, error: boolean): CoreAction[];

@@ -1,0 +1,146 @@
+/**
+ * Argument encoding for the core: values become the JSON text of the packet payload,
+ * with every binary value (ArrayBuffer or any view of one) replaced by a
+ * `{"_placeholder":true,"num":i}` and carried as the `i`-th attachment. Received
+ * payloads go the other way, attachments arriving as `Uint8Array`.
+ */
+
+/** Event names an app may not emit: they mean something to the library or the client. */
+export const RESERVED_EVENTS: ReadonlySet<string | symbol> = new Set([
+  "connect",
+  "connect_error",
+  "disconnect",
+  "disconnecting",
+  "newListener",
+  "removeListener",
+]);
+
+/** Throws when `ev` is reserved. */
+export function assertNotReserved(ev: string | symbol): void {
+  if (RESERVED_EVENTS.has(ev)) throw new Error(`"${String(ev)}" is a reserved event name`);
+}
+
+/** A payload ready for the core. */
+export interface Encoded {
+  /** JSON text of the array. */
+  json: string;
+  /** Attachments, in placeholder order. */
+  binaries: Uint8Array[];
+}
+
+const NO_BINARIES: Uint8Array[] = [];
+
+/** Whether `v` is binary data that travels as an attachment. */
+function isBinary(v: unknown): v is ArrayBuffer | ArrayBufferView {
+  return v instanceof ArrayBuffer || ArrayBuffer.isView(v);
+}
+
+function toBytes(v: ArrayBuffer | ArrayBufferView): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** Nesting depth past which the walk gives up and lets the slower exact path decide. */
+const MAX_SCAN_DEPTH = 100;
+
+/**
+ * Whether a value holds binary data somewhere (looking through `toJSON` like
+ * `JSON.stringify` does). Errs on the side of `true` for very deep values.
+ */
+function hasBinary(v: unknown, depth: number): boolean {
+  if (v === null || typeof v !== "object") return false;
+  if (depth > MAX_SCAN_DEPTH) return true;
+  if (isBinary(v)) return true;
+  if (Array.isArray(v)) {
+    for (const item of v) if (hasBinary(item, depth + 1)) return true;
+    return false;
+  }
+  const toJSON = (v as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === "function") {
+    const j = toJSON.call(v);
+    return j !== v && hasBinary(j, depth + 1);
+  }
+  for (const key in v) {
+    if (Object.hasOwn(v, key) && hasBinary((v as Record<string, unknown>)[key], depth + 1)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Encodes `values` (an array) as JSON, binary values taken out as attachments.
+ * `toJSON` is honoured as by `JSON.stringify` (a `Date` becomes its ISO string).
+ */
+export function encode(values: unknown[]): Encoded {
+  if (!values.some((v) => hasBinary(v, 0))) {
+    return { json: JSON.stringify(values), binaries: NO_BINARIES };
+  }
+  const binaries: Uint8Array[] = [];
+  const json = JSON.stringify(values, function (this: Record<string, unknown>, key, value) {
+    // `this[key]` is the value before `toJSON` ran: binary data is caught there.
+    const raw = this[key];
+    if (isBinary(raw)) {
+      binaries.push(toBytes(raw));
+      return { _placeholder: true, num: binaries.length - 1 };
+    }
+    return value;
+  });
+  return { json, binaries };
+}
+
+/** A payload that breaks the protocol (bad JSON, or a placeholder without attachment). */
+export class ProtocolViolation extends Error {}
+
+/**
+ * Parses the JSON array text of an EVENT or ACK and puts the attachments back in
+ * place of their placeholders (only for packets that came with attachments).
+ *
+ * @throws ProtocolViolation
+ */
+export function decode(data: string, binaries: Uint8Array[] | undefined): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    throw new ProtocolViolation("invalid payload");
+  }
+  if (!Array.isArray(parsed)) throw new ProtocolViolation("invalid payload");
+  if (binaries && binaries.length > 0) {
+    for (let i = 0; i < parsed.length; i++) parsed[i] = restore(parsed[i], binaries);
+  }
+  return parsed;
+}
+
+function restore(v: unknown, binaries: Uint8Array[]): unknown {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = restore(v[i], binaries);
+    return v;
+  }
+  const o = v as Record<string, unknown>;
+  if (o._placeholder === true) {
+    const n = o.num;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n >= binaries.length) {
+      throw new ProtocolViolation("illegal attachments");
+    }
+    return binaries[n];
+  }
+  for (const key of Object.keys(o)) o[key] = restore(o[key], binaries);
+  return o;
+}
+
+/** Parses the CONNECT payload: an object, `{}` when absent or not an object. */
+export function parseAuth(text: string | undefined): Record<string, unknown> {
+  if (text === undefined || text === "") return {};
+  try {
+    const v: unknown = JSON.parse(text);
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      return v as Record<string, unknown>;
+    }
+  } catch {
+    // fall through: the core checked it already; be lenient
+  }
+  return {};
+}

@@ -1,0 +1,174 @@
+/**
+ * A small event emitter, and its typed face.
+ *
+ * Listeners run in registration order. A listener that throws (or returns a promise
+ * that rejects) is reported with `console.error` and does not keep the others from
+ * running: an app bug must never take the Durable Object down.
+ */
+import type {
+  EventNames,
+  EventParams,
+  EventsMap,
+  ReservedOrUserEventNames,
+  ReservedOrUserListener,
+} from "./typed-events.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: listeners take whatever the app sends
+export type Listener = (...args: any[]) => unknown;
+
+/** A `once` wrapper remembers the listener it stands for. */
+interface OnceWrapper extends Listener {
+  listener: Listener;
+}
+
+/** Calls `fn` and reports what it throws or rejects with, instead of letting it escape. */
+export function safeCall(fn: Listener, self: unknown, args: unknown[]): void {
+  try {
+    const r = fn.apply(self, args);
+    if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
+      (r as Promise<unknown>).then(undefined, reportError);
+    }
+  } catch (e) {
+    reportError(e);
+  }
+}
+
+/** Reports an error thrown by app code. */
+export function reportError(e: unknown): void {
+  console.error("socket.io-durable: uncaught error in a listener:", e);
+}
+
+/**
+ * The emitter behind `Server`, `Namespace` and `Socket`, typed by the events that
+ * can be listened to: the app's `ListenEvents` and the library's `ReservedEvents`.
+ */
+export abstract class TypedEmitter<
+  ListenEvents extends EventsMap,
+  ReservedEvents extends EventsMap = Record<never, never>,
+> {
+  readonly #listeners = new Map<string | symbol, Listener[]>();
+
+  /**
+   * Adds `listener` for event `ev`.
+   *
+   * @returns this, for chaining
+   */
+  on<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
+  ): this {
+    const list = this.#listeners.get(ev);
+    if (list) list.push(listener as Listener);
+    else this.#listeners.set(ev, [listener as Listener]);
+    return this;
+  }
+
+  /** Same as {@link on}. */
+  addListener<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
+  ): this {
+    return this.on(ev, listener);
+  }
+
+  /** Adds `listener` for the next `ev` only. */
+  once<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
+  ): this {
+    const fn = listener as Listener;
+    const remove = (w: Listener) => this.#remove(ev, w);
+    const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+      remove(wrapper);
+      return fn.apply(this, args);
+    } as OnceWrapper;
+    wrapper.listener = fn;
+    const list = this.#listeners.get(ev);
+    if (list) list.push(wrapper);
+    else this.#listeners.set(ev, [wrapper]);
+    return this;
+  }
+
+  /**
+   * Removes `listener` from event `ev` (the latest registration of it), or every
+   * listener of `ev` when `listener` is omitted.
+   */
+  off<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+    listener?: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
+  ): this {
+    if (listener === undefined) this.#listeners.delete(ev);
+    else this.#remove(ev, listener as Listener);
+    return this;
+  }
+
+  /** Same as {@link off}. */
+  removeListener<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+    listener?: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
+  ): this {
+    return this.off(ev, listener);
+  }
+
+  /** Removes every listener of `ev`, or of every event when `ev` is omitted. */
+  removeAllListeners(ev?: ReservedOrUserEventNames<ReservedEvents, ListenEvents>): this {
+    if (ev === undefined) this.#listeners.clear();
+    else this.#listeners.delete(ev);
+    return this;
+  }
+
+  /** The listeners of `ev`, in the order they run (a copy). */
+  listeners<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+  ): ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>[] {
+    const list = this.#listeners.get(ev) ?? [];
+    return list.map((l) => (l as Partial<OnceWrapper>).listener ?? l) as ReservedOrUserListener<
+      ReservedEvents,
+      ListenEvents,
+      Ev
+    >[];
+  }
+
+  /** Number of listeners of `ev`. */
+  listenerCount(ev: ReservedOrUserEventNames<ReservedEvents, ListenEvents>): number {
+    return this.#listeners.get(ev)?.length ?? 0;
+  }
+
+  /** Names of the events that have listeners. */
+  eventNames(): (string | symbol)[] {
+    return [...this.#listeners.keys()];
+  }
+
+  /** Calls the listeners of a reserved event. */
+  protected emitReserved<Ev extends EventNames<ReservedEvents>>(
+    ev: Ev,
+    ...args: EventParams<ReservedEvents, Ev>
+  ): boolean {
+    return this.emitUntyped(ev, args);
+  }
+
+  /** Calls the listeners of `ev` with `args`; whether there was any. */
+  protected emitUntyped(ev: string | symbol, args: unknown[]): boolean {
+    const list = this.#listeners.get(ev);
+    if (!list || list.length === 0) return false;
+    if (list.length === 1) {
+      safeCall(list[0] as Listener, this, args);
+      return true;
+    }
+    for (const fn of list.slice()) safeCall(fn, this, args);
+    return true;
+  }
+
+  #remove(ev: string | symbol, listener: Listener): void {
+    const list = this.#listeners.get(ev);
+    if (!list) return;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const l = list[i] as Listener;
+      if (l === listener || (l as Partial<OnceWrapper>).listener === listener) {
+        list.splice(i, 1);
+        if (list.length === 0) this.#listeners.delete(ev);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,470 @@
+/**
+ * `Namespace`: a channel of its own over the shared connection, with its sockets,
+ * rooms, middlewares and `connection` listeners. `ParentNamespace`: the namespace
+ * behind `io.of(RegExp | function)`, which creates child namespaces on demand.
+ */
+// biome-ignore-all lint/suspicious/noExplicitAny: `SocketData` defaults to `any` as in Socket.IO
+
+import type { RemoteSocket } from "./broadcast-operator.js";
+import { BroadcastOperator } from "./broadcast-operator.js";
+import { TypedEmitter } from "./emitter.js";
+import { type Middleware, runMiddlewares } from "./middleware.js";
+import type { Server } from "./server.js";
+import { type Handshake, Socket } from "./socket.js";
+import type {
+  AllButLast,
+  DecorateAcknowledgements,
+  DecorateAcknowledgementsWithMultipleResponses,
+  DefaultEventsMap,
+  EventNames,
+  EventNamesWithAck,
+  EventNamesWithoutAck,
+  EventParams,
+  EventsMap,
+  FirstNonErrorArg,
+  Last,
+} from "./typed-events.js";
+
+/** An error a middleware passes to `next` to refuse a connection; `data` reaches the client. */
+export interface ExtendedError extends Error {
+  /** Extra details sent to the client with the `connect_error`. */
+  data?: any;
+}
+
+/** Events the library emits on a namespace. */
+export interface NamespaceReservedEvents<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ServerSideEvents extends EventsMap,
+  SocketData,
+> {
+  /** A socket connected (after the middlewares let it in). */
+  connect: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
+  /** Same as `connect`. */
+  connection: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
+}
+
+/** Events the library emits on the server (on its main namespace). */
+export interface ServerReservedEvents<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ServerSideEvents extends EventsMap,
+  SocketData,
+> extends NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+  /** A namespace was created (by `io.of(name)` or for a parent namespace). */
+  new_namespace: (
+    namespace: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+  ) => void;
+}
+
+/** The rooms of a namespace, read from the core on each access. */
+export interface RoomsAdapter {
+  /** Every room with its member socket ids (each socket is in the room named by its id). */
+  readonly rooms: Map<string, Set<string>>;
+  /** Every socket id with its rooms. */
+  readonly sids: Map<string, Set<string>>;
+  /** The rooms of one socket. */
+  socketRooms(id: string): Set<string> | undefined;
+}
+
+/** A view of the core's rooms of one namespace. */
+class CoreRooms implements RoomsAdapter {
+  readonly #nsp: Namespace<any, any, any, any>;
+
+  constructor(nsp: Namespace<any, any, any, any>) {
+    this.#nsp = nsp;
+  }
+
+  get rooms(): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const nsp of this.#nsp._targets()) {
+      for (const [room, ids] of nsp.server._host.core.roomsIn(nsp.name)) {
+        const set = out.get(room);
+        if (set) for (const id of ids) set.add(id);
+        else out.set(room, new Set(ids));
+      }
+    }
+    return out;
+  }
+
+  get sids(): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const [room, ids] of this.rooms) {
+      for (const id of ids) {
+        const set = out.get(id);
+        if (set) set.add(room);
+        else out.set(id, new Set([room]));
+      }
+    }
+    return out;
+  }
+
+  socketRooms(id: string): Set<string> | undefined {
+    const rooms = this.#nsp.server._host.core.roomsOf(id);
+    return rooms.length > 0 ? new Set(rooms) : undefined;
+  }
+}
+
+/** Middleware of a namespace: sees each socket before it connects. */
+export type NamespaceMiddleware<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ServerSideEvents extends EventsMap,
+  SocketData,
+> = (
+  socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+  next: (err?: ExtendedError) => void,
+) => void | Promise<void>;
+
+const ID_BYTES = 15;
+
+/** Base64url without padding, the alphabet of socket ids. */
+function base64url(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Whether a socket in `socketRooms` is reached by a broadcast to `rooms` except `except`. */
+function isTargeted(
+  socketRooms: ReadonlySet<string>,
+  rooms: ReadonlySet<string>,
+  except: ReadonlySet<string>,
+): boolean {
+  let included = rooms.size === 0;
+  for (const r of socketRooms) {
+    if (except.has(r)) return false;
+    if (rooms.has(r)) included = true;
+  }
+  return included;
+}
+
+/** The CONNECT_ERROR payload for what a middleware refused with. */
+function connectErrorJson(err: unknown): string {
+  if (err === null || typeof err !== "object") return JSON.stringify({ message: String(err) });
+  const e = err as ExtendedError;
+  try {
+    return JSON.stringify({ message: e.message, data: e.data });
+  } catch {
+    return JSON.stringify({ message: e.message });
+  }
+}
+
+/**
+ * A namespace: its own sockets, rooms, middlewares and listeners. Get one with
+ * `io.of(name)`; the main namespace `/` is `io.sockets`.
+ */
+export class Namespace<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends TypedEmitter<
+  ServerSideEvents,
+  NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+> {
+  /** The namespace's name, e.g. `/` or `/admin`. */
+  readonly name: string;
+  /** The server. */
+  readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  /** The connected sockets, by id. */
+  readonly sockets = new Map<
+    string,
+    Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  >();
+  /** The rooms of the namespace (read only; use `join`/`leave` to change them). */
+  readonly adapter: RoomsAdapter;
+
+  /** @internal */
+  readonly _fns: Middleware<
+    Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    ExtendedError
+  >[] = [];
+  /** The parent namespace this one was created for. @internal */
+  _parent: ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | undefined;
+  /** Sockets with catch-all listeners of outgoing events. */
+  readonly #outgoing = new Set<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+
+  /** @internal */
+  constructor(
+    server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    name: string,
+  ) {
+    super();
+    this.server = server;
+    this.name = name;
+    this.adapter = new CoreRooms(this);
+  }
+
+  /**
+   * Adds a middleware that runs for each socket before it connects, in order. Call
+   * `next()` to go on, `next(err)` to refuse: the client gets a `connect_error` with
+   * `err.message` and `err.data`. A middleware may be async; one that throws refuses
+   * the socket with what it threw.
+   */
+  use(fn: NamespaceMiddleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): this {
+    this._fns.push(fn);
+    return this;
+  }
+
+  // ---- broadcasting ---------------------------------------------------------------
+
+  #operator(): BroadcastOperator<
+    DecorateAcknowledgementsWithMultipleResponses<EmitEvents>,
+    SocketData
+  > {
+    return new BroadcastOperator(this);
+  }
+
+  /** Targets room(s). */
+  to(
+    room: string | string[],
+  ): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.#operator().to(room);
+  }
+
+  /** Same as {@link to}. */
+  in(
+    room: string | string[],
+  ): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.#operator().in(room);
+  }
+
+  /** Targets every socket but those in room(s). */
+  except(
+    room: string | string[],
+  ): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.#operator().except(room);
+  }
+
+  /** Accepted for compatibility; compression is up to the runtime. */
+  compress(
+    compress: boolean,
+  ): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.#operator().compress(compress);
+  }
+
+  /** The next emit may be dropped for clients that cannot take it right now. */
+  get volatile(): BroadcastOperator<
+    DecorateAcknowledgementsWithMultipleResponses<EmitEvents>,
+    SocketData
+  > {
+    return this.#operator().volatile;
+  }
+
+  /** Only this server (one object is the whole server: same as no flag). */
+  get local(): BroadcastOperator<
+    DecorateAcknowledgementsWithMultipleResponses<EmitEvents>,
+    SocketData
+  > {
+    return this.#operator().local;
+  }
+
+  /**
+   * Waits at most `ms` for the acknowledgements of the next emit:
+   * `nsp.timeout(1000).emit("ev", (err, responses) => ...)`.
+   */
+  timeout(
+    ms: number,
+  ): BroadcastOperator<
+    DecorateAcknowledgements<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>,
+    SocketData
+  > {
+    return this.#operator().timeout(ms);
+  }
+
+  /**
+   * Sends an event to every socket of the namespace.
+   *
+   * @returns `true`
+   * @throws when `ev` is a reserved event name
+   */
+  emit<Ev extends EventNamesWithoutAck<EmitEvents>>(
+    ev: Ev,
+    ...args: EventParams<EmitEvents, Ev>
+  ): boolean {
+    return new BroadcastOperator<EmitEvents, SocketData>(this).emit(ev, ...args);
+  }
+
+  /**
+   * Sends an event to every socket and resolves with one answer per socket (rejects
+   * on timeout after `timeout(ms)`).
+   */
+  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>[]> {
+    const op = new BroadcastOperator<EventsMap, SocketData>(this);
+    return op.emitWithAck(ev as string, ...(args as unknown[])) as Promise<
+      FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>[]
+    >;
+  }
+
+  /** Sends a `message` event to every socket. */
+  send(...args: EventParams<EmitEvents, "message">): this {
+    new BroadcastOperator<EventsMap, SocketData>(this).emit("message", ...args);
+    return this;
+  }
+
+  /** Same as {@link send}. */
+  write(...args: EventParams<EmitEvents, "message">): this {
+    return this.send(...args);
+  }
+
+  /** Not supported yet: one object is the whole server. Throws. */
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
+    _ev: Ev,
+    ..._args: EventParams<ServerSideEvents, Ev>
+  ): boolean {
+    throw new Error("serverSideEmit() is not supported");
+  }
+
+  /** Not supported yet: one object is the whole server. Rejects. */
+  serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(
+    _ev: Ev,
+    ..._args: AllButLast<EventParams<ServerSideEvents, Ev>>
+  ): Promise<FirstNonErrorArg<Last<EventParams<ServerSideEvents, Ev>>>[]> {
+    return Promise.reject(new Error("serverSideEmitWithAck() is not supported"));
+  }
+
+  /** The sockets of the namespace. */
+  fetchSockets(): Promise<RemoteSocket<EmitEvents, SocketData>[]> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this).fetchSockets();
+  }
+
+  /** Ids of the sockets of the namespace (prefer {@link fetchSockets}). */
+  allSockets(): Promise<Set<string>> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this).allSockets();
+  }
+
+  /** Makes every socket join room(s). */
+  socketsJoin(room: string | string[]): void {
+    new BroadcastOperator<EmitEvents, SocketData>(this).socketsJoin(room);
+  }
+
+  /** Makes every socket leave room(s). */
+  socketsLeave(room: string | string[]): void {
+    new BroadcastOperator<EmitEvents, SocketData>(this).socketsLeave(room);
+  }
+
+  /** Disconnects every socket; with `close`, their whole connections. */
+  disconnectSockets(close = false): void {
+    new BroadcastOperator<EmitEvents, SocketData>(this).disconnectSockets(close);
+  }
+
+  // ---- driven by the server -------------------------------------------------------
+
+  /** The concrete namespaces a broadcast on this one reaches. @internal */
+  _targets(): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>[] {
+    return [this];
+  }
+
+  /** Registers a socket with catch-all outgoing listeners, or forgets it. @internal */
+  _watchOutgoing(
+    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    on: boolean,
+  ): void {
+    if (on) this.#outgoing.add(socket);
+    else this.#outgoing.delete(socket);
+  }
+
+  /** Tells the outgoing listeners of the sockets a broadcast reaches. @internal */
+  _notifyOutgoing(rooms: ReadonlySet<string>, except: ReadonlySet<string>, data: unknown[]): void {
+    if (this.#outgoing.size === 0) return;
+    for (const socket of [...this.#outgoing]) {
+      if (isTargeted(socket.rooms, rooms, except)) socket._notifyOutgoing(data);
+    }
+  }
+
+  /** Emits `new_namespace` (on the main namespace). @internal */
+  _emitNewNamespace(nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    this.emitUntyped("new_namespace", [nsp]);
+  }
+
+  /**
+   * Engine session `sid` asks to join: runs the middlewares, then accepts or refuses.
+   * @internal
+   */
+  _add(sid: string, auth: Record<string, unknown>, handshake: Omit<Handshake, "auth">): void {
+    const random = crypto.getRandomValues(new Uint8Array(ID_BYTES));
+    const socket = new Socket(this, sid, { ...handshake, auth }, base64url(random));
+    runMiddlewares(this._fns.slice(), socket, (err) => {
+      const host = this.server._host;
+      if (err) {
+        socket._abort();
+        host.run(host.core.connectError(sid, this.name, connectErrorJson(err)));
+        host.queueFlush();
+        return;
+      }
+      const r = host.core.accept(sid, this.name, random);
+      if (r.id === undefined) {
+        // The connection is gone (or already joined this namespace): drop silently.
+        socket._abort();
+        host.run(r.actions);
+        host.queueFlush();
+        return;
+      }
+      socket._accept(r.id);
+      this.sockets.set(r.id, socket);
+      this.server._track(socket);
+      host.run(r.actions);
+      host.queueFlush();
+      this.emitReserved("connect", socket);
+      this.emitReserved("connection", socket);
+    });
+  }
+
+  /** A socket left. @internal */
+  _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    this.sockets.delete(socket.id);
+    this.#outgoing.delete(socket);
+    this.server._untrack(socket);
+    if (this._parent && this.sockets.size === 0 && this.server._cleanupEmptyChildNamespaces) {
+      this._parent._removeChild(this);
+    }
+  }
+}
+
+/**
+ * The namespace behind `io.of(RegExp)` and `io.of((name, auth, next) => ...)`. When a
+ * client asks for a namespace that does not exist and matches, a child namespace is
+ * created with the parent's middlewares and `connection` listeners (as registered at
+ * that moment). Emitting on the parent reaches every child.
+ */
+export class ParentNamespace<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+  readonly #children = new Set<Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+
+  /** The child namespaces created so far. */
+  get children(): ReadonlySet<Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
+    return this.#children;
+  }
+
+  /** @internal */
+  override _targets(): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>[] {
+    return [...this.#children];
+  }
+
+  /** Creates the child namespace `name`. @internal */
+  _createChild(name: string): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+    const child = new Namespace(this.server, name);
+    child._fns.push(...this._fns);
+    for (const l of this.listeners("connect")) child.on("connect", l);
+    for (const l of this.listeners("connection")) child.on("connection", l);
+    child._parent = this;
+    this.#children.add(child);
+    this.server._nsps.set(name, child);
+    this.server.sockets._emitNewNamespace(child);
+    return child;
+  }
+
+  /** Forgets an empty child (`cleanupEmptyChildNamespaces`). @internal */
+  _removeChild(child: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    this.#children.delete(child);
+    if (this.server._nsps.get(child.name) === child) this.server._nsps.delete(child.name);
+  }
+}

@@ -1,0 +1,619 @@
+/**
+ * `Server` (`io`): the entry point of the app-facing API. It owns the namespaces and
+ * turns the socket actions of the core into calls on them.
+ */
+// biome-ignore-all lint/suspicious/noExplicitAny: `SocketData` defaults to `any` as in Socket.IO
+
+import type { SocketAction } from "../shim/core-types.js";
+import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
+import { decode, encode, ProtocolViolation, parseAuth } from "./codec.js";
+import { type Listener, reportError, TypedEmitter } from "./emitter.js";
+import type { CoreHost } from "./host.js";
+import {
+  Namespace,
+  type NamespaceMiddleware,
+  ParentNamespace,
+  type ServerReservedEvents,
+} from "./namespace.js";
+import type { ServerOptions } from "./options.js";
+import type { DisconnectReason, Handshake, Socket } from "./socket.js";
+import type {
+  AllButLast,
+  DecorateAcknowledgements,
+  DecorateAcknowledgementsWithMultipleResponses,
+  DefaultEventsMap,
+  EventNames,
+  EventNamesWithAck,
+  EventNamesWithoutAck,
+  EventParams,
+  EventsMap,
+  FirstNonErrorArg,
+  Last,
+  ReservedOrUserEventNames,
+  ReservedOrUserListener,
+} from "./typed-events.js";
+
+/**
+ * Decides whether a namespace that does not exist yet may be created for a client:
+ * call `next(null, true)` to accept.
+ */
+export type ParentNspNameMatchFn = (
+  name: string,
+  auth: { [key: string]: any },
+  next: (err: Error | null, success: boolean) => void,
+) => void;
+
+/** What the app can see of the Engine.IO layer. */
+export interface EngineInfo {
+  /** Number of open Engine.IO sessions (connections). */
+  readonly clientsCount: number;
+}
+
+/** The emitter methods the server forwards to its main namespace. */
+interface UntypedEmitter {
+  on(ev: string | symbol, listener: Listener): unknown;
+  once(ev: string | symbol, listener: Listener): unknown;
+  off(ev: string | symbol, listener?: Listener): unknown;
+  removeAllListeners(ev?: string | symbol): unknown;
+  listeners(ev: string | symbol): Listener[];
+  listenerCount(ev: string | symbol): number;
+  eventNames(): (string | symbol)[];
+}
+
+const INVALID_NAMESPACE = JSON.stringify({ message: "Invalid namespace" });
+
+/** The handshake details of an engine session (the `auth` comes per namespace). */
+type HandshakeBase = Omit<Handshake, "auth">;
+
+/** Handshake details of a request. */
+function handshakeOf(request: Request): HandshakeBase {
+  const url = new URL(request.url);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of request.headers) headers[name] = value;
+  const query: Record<string, string | string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    const prev = query[name];
+    if (prev === undefined) query[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else query[name] = [prev, value];
+  }
+  const now = new Date();
+  return {
+    headers,
+    query,
+    address: request.headers.get("CF-Connecting-IP") ?? "127.0.0.1",
+    time: now.toString(),
+    issued: now.getTime(),
+    url: url.pathname + url.search,
+    secure: url.protocol === "https:" || url.protocol === "wss:",
+    xdomain: request.headers.has("Origin"),
+  };
+}
+
+/** Handshake details when the request is not known any more. */
+function unknownHandshake(): HandshakeBase {
+  const now = new Date();
+  return {
+    headers: {},
+    query: {},
+    address: "127.0.0.1",
+    time: now.toString(),
+    issued: now.getTime(),
+    url: "",
+    secure: false,
+    xdomain: false,
+  };
+}
+
+/**
+ * The Socket.IO server of a `SocketIoServer` object, handed to `setup(io)`. The
+ * methods shared with {@link Namespace} (`on("connection")`, `use`, `emit`, `to`, ...)
+ * act on the main namespace `/`.
+ */
+export class Server<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends TypedEmitter<
+  ServerSideEvents,
+  ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+> {
+  /** The main namespace, `/`. */
+  readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  /** The Engine.IO layer: `io.engine.clientsCount`. */
+  readonly engine: EngineInfo;
+
+  /** @internal */
+  readonly _host: CoreHost;
+  /** The concrete namespaces, by name. @internal */
+  readonly _nsps = new Map<
+    string,
+    Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  >();
+  /** @internal */
+  readonly _cleanupEmptyChildNamespaces: boolean;
+
+  readonly #parents = new Map<
+    ParentNspNameMatchFn,
+    ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  >();
+  readonly #parentsByRegExp = new Map<
+    RegExp,
+    ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  >();
+  #parentCount = 0;
+  /** Every connected socket, by id. */
+  readonly #byId = new Map<
+    string,
+    Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  >();
+  /** Handshake details of the open engine sessions. */
+  readonly #handshakes = new Map<string, HandshakeBase>();
+
+  /** @internal */
+  constructor(host: CoreHost, options: ServerOptions = {}) {
+    super();
+    this._host = host;
+    this._cleanupEmptyChildNamespaces = options.cleanupEmptyChildNamespaces === true;
+    this.engine = {
+      get clientsCount() {
+        return host.core.clientsCount();
+      },
+    };
+    this.sockets = this.of("/");
+  }
+
+  // ---- namespaces -----------------------------------------------------------------
+
+  /**
+   * The namespace `name` (created on first use; `/` is added in front when missing).
+   * With a RegExp or a function, a parent namespace: namespaces that clients ask for
+   * and that match are created on demand, with the parent's middlewares and
+   * `connection` listeners. `fn`, when given, is added as a `connection` listener.
+   */
+  of(
+    name: string | RegExp | ParentNspNameMatchFn,
+    fn?: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
+  ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+    if (typeof name === "function" || name instanceof RegExp) {
+      const parent = new ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(
+        this,
+        `/_${this.#parentCount++}`,
+      );
+      if (typeof name === "function") {
+        this.#parents.set(name, parent);
+      } else {
+        const re = name;
+        this.#parents.set((n, _auth, next) => next(null, testRegExp(re, n)), parent);
+        this.#parentsByRegExp.set(re, parent);
+      }
+      if (fn) parent.on("connect", fn);
+      return parent;
+    }
+    const full = name.startsWith("/") ? name : `/${name}`;
+    let nsp = this._nsps.get(full);
+    if (!nsp) {
+      for (const [re, parent] of this.#parentsByRegExp) {
+        if (testRegExp(re, full)) {
+          nsp = parent._createChild(full);
+          break;
+        }
+      }
+    }
+    if (!nsp) {
+      nsp = new Namespace(this, full);
+      this._nsps.set(full, nsp);
+      if (full !== "/") this.sockets._emitNewNamespace(nsp);
+    }
+    if (fn) nsp.on("connect", fn);
+    return nsp;
+  }
+
+  // ---- listeners: those of the main namespace -------------------------------------
+
+  /**
+   * Adds a listener on the main namespace: `connection` (a socket connected) or
+   * `new_namespace` (a namespace was created).
+   */
+  override on<
+    Ev extends ReservedOrUserEventNames<
+      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents
+    >,
+  >(
+    ev: Ev,
+    listener: ReservedOrUserListener<
+      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this {
+    this.#main().on(ev, listener as Listener);
+    return this;
+  }
+
+  override once<
+    Ev extends ReservedOrUserEventNames<
+      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents
+    >,
+  >(
+    ev: Ev,
+    listener: ReservedOrUserListener<
+      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this {
+    this.#main().once(ev, listener as Listener);
+    return this;
+  }
+
+  override off<
+    Ev extends ReservedOrUserEventNames<
+      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents
+    >,
+  >(
+    ev: Ev,
+    listener?: ReservedOrUserListener<
+      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this {
+    this.#main().off(ev, listener as Listener | undefined);
+    return this;
+  }
+
+  override removeAllListeners(
+    ev?: ReservedOrUserEventNames<
+      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents
+    >,
+  ): this {
+    this.#main().removeAllListeners(ev);
+    return this;
+  }
+
+  override listeners<
+    Ev extends ReservedOrUserEventNames<
+      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents
+    >,
+  >(
+    ev: Ev,
+  ): ReservedOrUserListener<
+    ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    ServerSideEvents,
+    Ev
+  >[] {
+    return this.#main().listeners(ev) as never[];
+  }
+
+  override listenerCount(
+    ev: ReservedOrUserEventNames<
+      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents
+    >,
+  ): number {
+    return this.#main().listenerCount(ev);
+  }
+
+  override eventNames(): (string | symbol)[] {
+    return this.#main().eventNames();
+  }
+
+  /** The main namespace seen as an untyped emitter. */
+  #main(): UntypedEmitter {
+    return this.sockets as unknown as UntypedEmitter;
+  }
+
+  /** The main namespace without its event typing. */
+  #loose(): Namespace {
+    return this.sockets as unknown as Namespace;
+  }
+
+  // ---- the main namespace's API ---------------------------------------------------
+
+  /** Adds a middleware to the main namespace (see {@link Namespace.use}). */
+  use(fn: NamespaceMiddleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): this {
+    this.sockets.use(fn);
+    return this;
+  }
+
+  /** Targets room(s) of the main namespace. */
+  to(
+    room: string | string[],
+  ): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.sockets.to(room);
+  }
+
+  /** Same as {@link to}. */
+  in(
+    room: string | string[],
+  ): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.sockets.in(room);
+  }
+
+  /** Targets every socket of the main namespace but those in room(s). */
+  except(
+    room: string | string[],
+  ): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.sockets.except(room);
+  }
+
+  /** Sends an event to every socket of the main namespace. */
+  emit<Ev extends EventNamesWithoutAck<EmitEvents>>(
+    ev: Ev,
+    ...args: EventParams<EmitEvents, Ev>
+  ): boolean {
+    return this.#loose().emit(ev as string, ...(args as unknown[]));
+  }
+
+  /** Sends an event to every socket of the main namespace and gathers their answers. */
+  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>[]> {
+    return this.#loose().emitWithAck(ev as string, ...(args as unknown[])) as Promise<never[]>;
+  }
+
+  /** Sends a `message` event to every socket of the main namespace. */
+  send(...args: EventParams<EmitEvents, "message">): this {
+    this.sockets.send(...args);
+    return this;
+  }
+
+  /** Same as {@link send}. */
+  write(...args: EventParams<EmitEvents, "message">): this {
+    this.sockets.send(...args);
+    return this;
+  }
+
+  /** Waits at most `ms` for the acknowledgements of the next emit. */
+  timeout(
+    ms: number,
+  ): BroadcastOperator<
+    DecorateAcknowledgements<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>,
+    SocketData
+  > {
+    return this.sockets.timeout(ms);
+  }
+
+  /** The next emit may be dropped for clients that cannot take it right now. */
+  get volatile(): BroadcastOperator<
+    DecorateAcknowledgementsWithMultipleResponses<EmitEvents>,
+    SocketData
+  > {
+    return this.sockets.volatile;
+  }
+
+  /** Only this server (one object is the whole server: same as no flag). */
+  get local(): BroadcastOperator<
+    DecorateAcknowledgementsWithMultipleResponses<EmitEvents>,
+    SocketData
+  > {
+    return this.sockets.local;
+  }
+
+  /** Accepted for compatibility; compression is up to the runtime. */
+  compress(
+    compress: boolean,
+  ): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.sockets.compress(compress);
+  }
+
+  /** The sockets of the main namespace. */
+  fetchSockets(): Promise<RemoteSocket<EmitEvents, SocketData>[]> {
+    return this.sockets.fetchSockets();
+  }
+
+  /** Ids of the sockets of the main namespace (prefer {@link fetchSockets}). */
+  allSockets(): Promise<Set<string>> {
+    return this.sockets.allSockets();
+  }
+
+  /** Makes every socket of the main namespace join room(s). */
+  socketsJoin(room: string | string[]): void {
+    this.sockets.socketsJoin(room);
+  }
+
+  /** Makes every socket of the main namespace leave room(s). */
+  socketsLeave(room: string | string[]): void {
+    this.sockets.socketsLeave(room);
+  }
+
+  /** Disconnects every socket of the main namespace; with `close`, their connections. */
+  disconnectSockets(close = false): void {
+    this.sockets.disconnectSockets(close);
+  }
+
+  /** Not supported yet: one object is the whole server. Throws. */
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
+    ev: Ev,
+    ...args: EventParams<ServerSideEvents, Ev>
+  ): boolean {
+    return this.#loose().serverSideEmit(ev as string, ...(args as unknown[]));
+  }
+
+  /** Not supported yet: one object is the whole server. Rejects. */
+  serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
+  ): Promise<FirstNonErrorArg<Last<EventParams<ServerSideEvents, Ev>>>[]> {
+    return this.#loose().serverSideEmitWithAck(ev as string, ...(args as unknown[])) as Promise<
+      never[]
+    >;
+  }
+
+  // ---- driven by the Durable Object -----------------------------------------------
+
+  /** Engine session `sid` opened with `request`. @internal */
+  _engineOpened(sid: string, request: Request): void {
+    try {
+      this.#handshakes.set(sid, handshakeOf(request));
+    } catch (e) {
+      reportError(e);
+    }
+  }
+
+  /** Engine session `sid` closed. @internal */
+  _engineClosed(sid: string): void {
+    this.#handshakes.delete(sid);
+  }
+
+  /** A socket connected. @internal */
+  _track(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    this.#byId.set(socket.id, socket);
+  }
+
+  /** A socket left. @internal */
+  _untrack(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    if (this.#byId.get(socket.id) === socket) this.#byId.delete(socket.id);
+  }
+
+  /** Carries out a socket action of the core. @internal */
+  _onAction(action: SocketAction): void {
+    try {
+      switch (action.type) {
+        case "connect":
+          this.#onConnect(action.sid, action.nsp, action.auth);
+          break;
+        case "event":
+          this.#onEvent(action.socketId, action.data, action.ackId, action.binaries);
+          break;
+        case "ack":
+          this.#onAck(action.socketId, action.id, action.data, action.binaries);
+          break;
+        case "disconnect":
+          this.#byId.get(action.socketId)?._onClose(action.reason as DisconnectReason);
+          break;
+      }
+    } catch (e) {
+      reportError(e);
+    }
+  }
+
+  #onConnect(sid: string, name: string, authText: string | undefined): void {
+    const auth = parseAuth(authText);
+    const handshake = this.#handshakes.get(sid) ?? unknownHandshake();
+    const nsp = this._nsps.get(name);
+    if (nsp) {
+      nsp._add(sid, auth, handshake);
+      return;
+    }
+    this.#findParent(name, auth, (found) => {
+      if (found) {
+        found._add(sid, auth, handshake);
+        return;
+      }
+      const host = this._host;
+      host.run(host.core.connectError(sid, name, INVALID_NAMESPACE));
+      host.queueFlush();
+    });
+  }
+
+  /** Asks the parent namespaces in turn; the first that accepts creates the child. */
+  #findParent(
+    name: string,
+    auth: Record<string, unknown>,
+    done: (nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | null) => void,
+  ): void {
+    const entries = [...this.#parents];
+    const step = (i: number): void => {
+      const entry = entries[i];
+      if (!entry) {
+        done(null);
+        return;
+      }
+      const [match, parent] = entry;
+      let answered = false;
+      const next = (err: Error | null, allow: boolean): void => {
+        if (answered) return;
+        answered = true;
+        if (err || !allow) {
+          step(i + 1);
+          return;
+        }
+        // The namespace may have been created meanwhile (async match function).
+        done(this._nsps.get(name) ?? parent._createChild(name));
+      };
+      try {
+        match(name, auth, next);
+      } catch (e) {
+        reportError(e);
+        next(e as Error, false);
+      }
+    };
+    step(0);
+  }
+
+  #onEvent(
+    socketId: string,
+    data: string,
+    ackId: number | undefined,
+    binaries: Uint8Array[] | undefined,
+  ): void {
+    const socket = this.#byId.get(socketId);
+    if (!socket) return;
+    let args: unknown[];
+    try {
+      args = decode(data, binaries);
+    } catch (e) {
+      this.#violation(socket, e);
+      return;
+    }
+    if (ackId !== undefined) args.push(this.#ackFunction(socket, ackId));
+    socket._onEvent(args);
+  }
+
+  #onAck(socketId: string, id: number, data: string, binaries: Uint8Array[] | undefined): void {
+    const socket = this.#byId.get(socketId);
+    if (!socket) return;
+    let args: unknown[];
+    try {
+      args = decode(data, binaries);
+    } catch (e) {
+      this.#violation(socket, e);
+      return;
+    }
+    socket._onAck(id, args);
+  }
+
+  /** The acknowledgement function handed to a listener: answers once. */
+  #ackFunction(
+    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    id: number,
+  ): (...args: unknown[]) => void {
+    let sent = false;
+    const host = this._host;
+    return (...args: unknown[]): void => {
+      if (sent) return;
+      sent = true;
+      if (!socket.connected) return;
+      const { json, binaries } = encode(args);
+      host.run(host.core.ack(socket.id, id, json, binaries));
+      host.queueFlush();
+    };
+  }
+
+  /** The client broke the protocol: the socket emits `error` and the connection closes. */
+  #violation(
+    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    err: unknown,
+  ): void {
+    if (!(err instanceof ProtocolViolation)) throw err;
+    socket._onError(err);
+    const host = this._host;
+    host.run(host.core.close(socket._sid));
+    host.queueFlush();
+  }
+}
+
+/** `re.test(s)`, unaffected by the state of a global or sticky RegExp. */
+function testRegExp(re: RegExp, s: string): boolean {
+  re.lastIndex = 0;
+  return re.test(s);
+}
