@@ -487,6 +487,9 @@ export class Server<
         case "ack":
           this.#onAck(action.socketId, action.id, action.data, action.binaries);
           break;
+        case "error":
+          this.#byId.get(action.socketId)?._onError(new Error(action.message));
+          break;
         case "disconnect":
           this.#byId.get(action.socketId)?._onClose(action.reason as DisconnectReason);
           break;

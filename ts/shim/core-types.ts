@@ -24,6 +24,8 @@ export type SocketAction =
   | { type: "event"; socketId: string; data: string; ackId?: number; binaries?: Uint8Array[] }
   /** An ACK/BINARY_ACK for an emit of ours with ack id `id`. */
   | { type: "ack"; socketId: string; id: number; data: string; binaries?: Uint8Array[] }
+  /** The connection of `socketId` sent an invalid packet and is about to close. */
+  | { type: "error"; socketId: string; message: string }
   /** Socket `socketId` is gone from the core (rooms already left there). */
   | { type: "disconnect"; socketId: string; reason: string };
 

@@ -230,6 +230,15 @@ impl Session {
     }
 }
 
+/// What a closed polling session still owes its client: the packets buffered
+/// when the server closed it, for the next GET.
+#[derive(Debug)]
+struct Draining {
+    packets: Vec<Packet>,
+    /// Set by the first tick after the close; the packets are dropped after it.
+    deadline: Option<u64>,
+}
+
 /// The Engine.IO server: all sessions of one Durable Object.
 #[derive(Debug)]
 pub struct Engine {
@@ -239,6 +248,8 @@ pub struct Engine {
     alarm_at: Option<u64>,
     /// Polling sessions with buffered packets and a held GET.
     dirty: Vec<String>,
+    /// Polling sessions closed by the server with packets still to deliver.
+    draining: HashMap<String, Draining>,
 }
 
 impl Engine {
@@ -249,6 +260,7 @@ impl Engine {
             sessions: HashMap::new(),
             alarm_at: None,
             dirty: Vec::new(),
+            draining: HashMap::new(),
         }
     }
 
@@ -285,6 +297,12 @@ impl Engine {
             _ => return Err(RequestError::UnknownTransport),
         };
         if let Some(sid) = req.sid {
+            if transport == Transport::Polling
+                && req.method == Method::Get
+                && self.draining.contains_key(sid)
+            {
+                return Ok(Route::Poll(sid.to_owned()));
+            }
             let session = self.sessions.get(sid).ok_or(RequestError::UnknownSid)?;
             return match transport {
                 Transport::WebSocket if req.websocket_upgrade => {
@@ -439,6 +457,10 @@ impl Engine {
     /// upgrade, with a noop), held otherwise.
     pub fn poll(&mut self, now: u64, sid: &str, req: ReqId) -> Vec<Action> {
         let mut actions = Vec::new();
+        if let Some(d) = self.draining.remove(sid) {
+            actions.push(payload_response(req, &d.packets));
+            return actions;
+        }
         if self.expire_if_due(now, sid, &mut actions) {
             actions.push(error_response(req, RequestError::UnknownSid));
             return actions;
@@ -841,6 +863,18 @@ impl Engine {
                 let mut packets = std::mem::take(&mut s.buffer);
                 packets.push(Packet::bare(PacketType::Close));
                 actions.push(payload_response(req, &packets));
+            } else if !s.buffer.is_empty() {
+                // No GET to answer now: the next one drains the buffer and
+                // learns of the close.
+                let mut packets = std::mem::take(&mut s.buffer);
+                packets.push(Packet::bare(PacketType::Close));
+                self.draining.insert(
+                    sid.to_owned(),
+                    Draining {
+                        packets,
+                        deadline: None,
+                    },
+                );
             }
             self.close_session(sid, CloseReason::ForcedClose, &mut actions);
         }
@@ -852,6 +886,14 @@ impl Engine {
     pub fn tick(&mut self, now: u64) -> Vec<Action> {
         let mut actions = Vec::new();
         self.alarm_at = None;
+        let drain_until = now.saturating_add(self.config.ping_interval);
+        self.draining.retain(|_, d| match d.deadline {
+            Some(t) => t > now,
+            None => {
+                d.deadline = Some(drain_until);
+                true
+            }
+        });
         let ping_before = now.saturating_add(self.config.ping_slack());
         let mut expired = Vec::new();
         let mut pinged = Vec::new();
@@ -895,7 +937,9 @@ impl Engine {
             }
         }
         actions.extend(self.flush());
-        if let Some(next) = self.sessions.values().map(Session::next_deadline).min() {
+        let next_session = self.sessions.values().map(Session::next_deadline).min();
+        let next_drain = self.draining.values().filter_map(|d| d.deadline).min();
+        if let Some(next) = next_session.into_iter().chain(next_drain).min() {
             self.want_alarm(next, &mut actions);
         }
         actions

@@ -2227,3 +2227,54 @@ fn odd_strings_and_bytes_never_panic_on_any_entry_point() {
     }
     assert_eq!(h.engine.clients_count(), 0);
 }
+
+#[test]
+fn a_server_close_without_a_held_get_is_delivered_to_the_next_get() {
+    use engineio_core::{
+        Action, Data, Engine, EngineConfig, Method, RequestError, RequestInfo, Route, Transport,
+    };
+    let mut engine = Engine::new(EngineConfig::default());
+    let (sid, _) = engine.open(1_000, Transport::Polling, Some(1), &[7; 15]);
+    engine.send(&sid, Data::Text("2bye".into()));
+    let closed = engine.close(&sid);
+    assert!(closed
+        .iter()
+        .any(|a| matches!(a, Action::Closed { sid: s, .. } if *s == sid)));
+    assert_eq!(engine.clients_count(), 0);
+    let get = RequestInfo {
+        method: Method::Get,
+        transport: Some("polling"),
+        eio: Some("4"),
+        sid: Some(&sid),
+        websocket_upgrade: false,
+    };
+    assert_eq!(engine.classify(&get), Ok(Route::Poll(sid.clone())));
+    let answer = engine.poll(1_010, &sid, 2);
+    assert!(matches!(
+        answer.as_slice(),
+        [Action::Respond { req: 2, status: 200, body, .. }] if body == "42bye\x1e1"
+    ));
+    // Delivered once: afterwards the sid is unknown.
+    assert_eq!(engine.classify(&get), Err(RequestError::UnknownSid));
+}
+
+#[test]
+fn undelivered_close_packets_expire_after_a_ping_interval() {
+    use engineio_core::{Data, Engine, EngineConfig, Method, RequestError, RequestInfo, Transport};
+    let config = EngineConfig::default();
+    let interval = config.ping_interval;
+    let mut engine = Engine::new(config);
+    let (sid, _) = engine.open(0, Transport::Polling, Some(1), &[9; 15]);
+    engine.send(&sid, Data::Text("2bye".into()));
+    engine.close(&sid);
+    engine.tick(10);
+    engine.tick(10 + interval + 1);
+    let get = RequestInfo {
+        method: Method::Get,
+        transport: Some("polling"),
+        eio: Some("4"),
+        sid: Some(&sid),
+        websocket_upgrade: false,
+    };
+    assert_eq!(engine.classify(&get), Err(RequestError::UnknownSid));
+}

@@ -105,6 +105,14 @@ pub enum Action {
         /// Binary attachments, in placeholder order.
         binaries: Vec<Vec<u8>>,
     },
+    /// The connection of this socket sent an invalid packet; the connection
+    /// closes right after (Socket.IO emits `error` on each of its sockets).
+    Error {
+        /// The socket.
+        socket_id: String,
+        /// What was wrong.
+        message: String,
+    },
     /// A socket is gone (its rooms are already left).
     Disconnect {
         /// The socket.
@@ -652,8 +660,16 @@ impl SocketServer {
         match decoded {
             Ok(None) => {}
             Ok(Some(complete)) => self.on_packet(now, sid, complete, out),
-            Err(_) => {
+            Err(e) => {
                 // A protocol violation ends the whole connection.
+                if let Some(c) = self.clients.get(sid) {
+                    for socket_id in c.nsps.values() {
+                        out.push(Action::Error {
+                            socket_id: socket_id.clone(),
+                            message: e.to_string(),
+                        });
+                    }
+                }
                 let a = self.engine.close(sid);
                 out.extend(self.process(now, a));
             }

@@ -1614,6 +1614,10 @@ fn packets_after_a_violation_in_the_same_post_are_dropped() {
         actions,
         vec![
             event_action(&id, r#"["a"]"#, None, &[]),
+            Action::Error {
+                socket_id: id.clone(),
+                message: "unknown packet type".into(),
+            },
             disconnect_action(&id, DisconnectReason::Engine(CloseReason::ForcedClose)),
             closed_action(&sid, CloseReason::ForcedClose),
             ok_action(post),

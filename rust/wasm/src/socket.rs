@@ -44,6 +44,11 @@ enum JsSocketAction<'a> {
         socket_id: &'a str,
         reason: &'a str,
     },
+    Error {
+        #[serde(rename = "socketId")]
+        socket_id: &'a str,
+        message: &'a str,
+    },
 }
 
 fn action_value(a: &Action) -> JsValue {
@@ -75,6 +80,10 @@ fn action_value(a: &Action) -> JsValue {
             id: *id as f64,
             data,
             binaries: binaries.iter().map(|b| Bytes::new(b)).collect(),
+        }),
+        Action::Error { socket_id, message } => value(&JsSocketAction::Error {
+            socket_id,
+            message,
         }),
         Action::Disconnect { socket_id, reason } => value(&JsSocketAction::Disconnect {
             socket_id,
