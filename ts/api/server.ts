@@ -490,6 +490,10 @@ export class Server<
         case "error":
           this.#byId.get(action.socketId)?._onError(new Error(action.message));
           break;
+        case "closeConnection":
+          this._host.run(this._host.core.close(action.sid));
+          this._host.queueFlush();
+          break;
         case "disconnect":
           this.#byId.get(action.socketId)?._onClose(action.reason as DisconnectReason);
           break;

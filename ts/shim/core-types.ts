@@ -26,6 +26,8 @@ export type SocketAction =
   | { type: "ack"; socketId: string; id: number; data: string; binaries?: Uint8Array[] }
   /** The connection of `socketId` sent an invalid packet and is about to close. */
   | { type: "error"; socketId: string; message: string }
+  /** Close engine session `sid` now (`close`): its sockets' `error` listeners have run. */
+  | { type: "closeConnection"; sid: string }
   /** Socket `socketId` is gone from the core (rooms already left there). */
   | { type: "disconnect"; socketId: string; reason: string };
 

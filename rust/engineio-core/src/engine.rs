@@ -5,7 +5,7 @@
 //! returns the [`Action`]s to carry out, in order. The engine never reads a
 //! clock, never sleeps and never does I/O.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -231,10 +231,13 @@ impl Session {
 }
 
 /// What a closed polling session still owes its client: the packets buffered
-/// when the server closed it, for the next GET.
+/// when the server closed it, then the close packet, one payload per GET.
 #[derive(Debug)]
 struct Draining {
-    packets: Vec<Packet>,
+    payloads: VecDeque<Vec<Packet>>,
+    /// An upgrade had reached its probe: a `5` on that WebSocket takes the
+    /// packets instead, as the reference server finishes the upgrade first.
+    upgrading: bool,
     /// Set by the first tick after the close; the packets are dropped after it.
     deadline: Option<u64>,
 }
@@ -457,8 +460,13 @@ impl Engine {
     /// upgrade, with a noop), held otherwise.
     pub fn poll(&mut self, now: u64, sid: &str, req: ReqId) -> Vec<Action> {
         let mut actions = Vec::new();
-        if let Some(d) = self.draining.remove(sid) {
-            actions.push(payload_response(req, &d.packets));
+        if let Some(d) = self.draining.get_mut(sid) {
+            if let Some(packets) = d.payloads.pop_front() {
+                actions.push(payload_response(req, &packets));
+            }
+            if d.payloads.is_empty() {
+                self.draining.remove(sid);
+            }
             return actions;
         }
         if self.expire_if_due(now, sid, &mut actions) {
@@ -631,6 +639,25 @@ impl Engine {
 
     fn ws_packet(&mut self, now: u64, sid: &str, packet: Packet, actions: &mut Vec<Action>) {
         if self.expire_if_due(now, sid, actions) {
+            return;
+        }
+        if packet.kind == PacketType::Upgrade && self.draining.get(sid).is_some_and(|d| d.upgrading)
+        {
+            if let Some(d) = self.draining.remove(sid) {
+                for p in d.payloads.into_iter().flatten() {
+                    if p.kind != PacketType::Close {
+                        actions.push(Action::WsSend {
+                            sid: sid.to_owned(),
+                            frame: p.encode_ws(),
+                        });
+                    }
+                }
+            }
+            actions.push(Action::WsClose {
+                sid: sid.to_owned(),
+                code: 1000,
+                reason: "",
+            });
             return;
         }
         let Some(session) = self.sessions.get_mut(sid) else {
@@ -857,24 +884,43 @@ impl Engine {
                     code: 1000,
                     reason: "",
                 });
-            } else if let Some(req) = s.pending_get.take() {
-                // Like the reference server, deliver what is buffered before
-                // the close packet (e.g. Socket.IO's disconnect packet).
-                let mut packets = std::mem::take(&mut s.buffer);
-                packets.push(Packet::bare(PacketType::Close));
-                actions.push(payload_response(req, &packets));
-            } else if !s.buffer.is_empty() {
-                // No GET to answer now: the next one drains the buffer and
-                // learns of the close.
-                let mut packets = std::mem::take(&mut s.buffer);
-                packets.push(Packet::bare(PacketType::Close));
-                self.draining.insert(
-                    sid.to_owned(),
-                    Draining {
-                        packets,
-                        deadline: None,
-                    },
-                );
+            } else {
+                // Like the reference server, deliver what is buffered (e.g.
+                // Socket.IO's disconnect packet) before the close packet, and
+                // in an earlier response: clients handle a close packet at
+                // once but the packets before it a tick later.
+                let buffered = std::mem::take(&mut s.buffer);
+                let mut payloads = VecDeque::new();
+                match s.pending_get.take() {
+                    Some(req) if buffered.is_empty() => {
+                        actions.push(payload_response(req, &[Packet::bare(PacketType::Close)]));
+                    }
+                    Some(req) => {
+                        actions.push(payload_response(req, &buffered));
+                        payloads.push_back(vec![Packet::bare(PacketType::Close)]);
+                    }
+                    None => {
+                        if !buffered.is_empty() {
+                            payloads.push_back(buffered);
+                        }
+                        payloads.push_back(vec![Packet::bare(PacketType::Close)]);
+                    }
+                }
+                let upgrading = matches!(s.upgrade, UpgradeState::Upgrading);
+                if upgrading {
+                    // The probe WebSocket stays open to take the packets.
+                    s.upgrade = UpgradeState::None;
+                }
+                if !payloads.is_empty() {
+                    self.draining.insert(
+                        sid.to_owned(),
+                        Draining {
+                            payloads,
+                            deadline: None,
+                            upgrading,
+                        },
+                    );
+                }
             }
             self.close_session(sid, CloseReason::ForcedClose, &mut actions);
         }

@@ -1885,11 +1885,14 @@ fn server_close_delivers_buffered_packets_before_the_close_packet() {
     assert_eq!(
         h.engine.close(&sid),
         vec![
-            payload(get, "41\x1ebBw==\x1e1"),
+            payload(get, "41\x1ebBw=="),
             closed(&sid, CloseReason::ForcedClose),
         ]
     );
     assert_eq!(h.engine.flush(), vec![]);
+    // The close packet waits for the next GET, alone.
+    let (next, actions) = h.poll(&sid);
+    assert_eq!(actions, vec![payload(next, "1")]);
 }
 
 #[test]
@@ -1901,6 +1904,17 @@ fn server_close_of_a_polling_session_without_a_held_get() {
         vec![closed(&sid, CloseReason::ForcedClose)]
     );
     assert_eq!(h.engine.clients_count(), 0);
+    // The next GET learns of the close; the one after gets a 400.
+    let (next, actions) = h.poll(&sid);
+    assert_eq!(actions, vec![payload(next, "1")]);
+    let (last, actions) = h.poll(&sid);
+    assert_eq!(
+        actions,
+        vec![engineio_core::error_response(
+            last,
+            RequestError::UnknownSid
+        )]
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -2252,7 +2266,14 @@ fn a_server_close_without_a_held_get_is_delivered_to_the_next_get() {
     let answer = engine.poll(1_010, &sid, 2);
     assert!(matches!(
         answer.as_slice(),
-        [Action::Respond { req: 2, status: 200, body, .. }] if body == "42bye\x1e1"
+        [Action::Respond { req: 2, status: 200, body, .. }] if body == "42bye"
+    ));
+    // The close packet comes alone, in the following response.
+    assert_eq!(engine.classify(&get), Ok(Route::Poll(sid.clone())));
+    let answer = engine.poll(1_020, &sid, 3);
+    assert!(matches!(
+        answer.as_slice(),
+        [Action::Respond { req: 3, status: 200, body, .. }] if body == "1"
     ));
     // Delivered once: afterwards the sid is unknown.
     assert_eq!(engine.classify(&get), Err(RequestError::UnknownSid));
@@ -2277,4 +2298,32 @@ fn undelivered_close_packets_expire_after_a_ping_interval() {
         websocket_upgrade: false,
     };
     assert_eq!(engine.classify(&get), Err(RequestError::UnknownSid));
+}
+
+#[test]
+fn a_server_close_during_an_upgrade_is_delivered_on_the_new_websocket() {
+    use engineio_core::{Action, Data, Engine, EngineConfig, Frame, Transport};
+    let mut engine = Engine::new(EngineConfig::default());
+    let (sid, _) = engine.open(0, Transport::Polling, Some(1), &[3; 15]);
+    engine.begin_upgrade(5, &sid).unwrap();
+    engine.ws_text(6, &sid, "2probe");
+    engine.send(&sid, Data::Text("1".into()));
+    let closed = engine.close(&sid);
+    // The probe stays open: no WsClose yet.
+    assert!(!closed.iter().any(|a| matches!(a, Action::WsClose { .. })));
+    let done = engine.ws_text(7, &sid, "5");
+    assert_eq!(
+        done,
+        vec![
+            Action::WsSend {
+                sid: sid.clone(),
+                frame: Frame::Text("41".into())
+            },
+            Action::WsClose {
+                sid: sid.clone(),
+                code: 1000,
+                reason: ""
+            },
+        ]
+    );
 }

@@ -60,6 +60,27 @@ impl fmt::Display for ParseError {
     }
 }
 
+impl ParseError {
+    /// The message the reference parser gives for the same refusal, which is
+    /// what applications see in the socket's `error` event.
+    pub fn reference_message(self) -> &'static str {
+        match self {
+            ParseError::UnknownType => "unknown packet type",
+            ParseError::BadAttachments | ParseError::TooManyAttachments => "illegal attachments",
+            ParseError::TextWhileReconstructing => {
+                "got plaintext data when reconstructing a packet"
+            }
+            ParseError::UnexpectedBinary => "got binary data when not reconstructing a packet",
+            ParseError::Empty
+            | ParseError::BadAckId
+            | ParseError::InvalidJson
+            | ParseError::InvalidPayload(_)
+            | ParseError::ReservedEventName
+            | ParseError::MissingPayload(_) => "invalid payload",
+        }
+    }
+}
+
 impl std::error::Error for ParseError {}
 
 #[cfg(test)]

@@ -113,6 +113,12 @@ pub enum Action {
         /// What was wrong.
         message: String,
     },
+    /// Close engine session `sid` with [`SocketServer::close`] once the
+    /// `error` listeners of its sockets have run (they may still send).
+    CloseConnection {
+        /// The engine session.
+        sid: String,
+    },
     /// A socket is gone (its rooms are already left).
     Disconnect {
         /// The socket.
@@ -129,6 +135,9 @@ struct Client {
     /// Namespace → socket id.
     nsps: HashMap<String, String>,
     connect_deadline: Option<u64>,
+    /// Sent an invalid packet: its further packets are ignored until the
+    /// driver closes it (after the sockets' `error` listeners ran).
+    broken: bool,
 }
 
 #[derive(Debug, Default)]
@@ -217,6 +226,7 @@ impl SocketServer {
                     decoder: Decoder::new(),
                     nsps: HashMap::new(),
                     connect_deadline: None,
+                    broken: false,
                 },
             );
         }
@@ -626,6 +636,7 @@ impl SocketServer {
                             decoder: Decoder::new(),
                             nsps: HashMap::new(),
                             connect_deadline: Some(deadline),
+                            broken: false,
                         },
                     );
                     out.push(Action::Engine(a));
@@ -653,6 +664,9 @@ impl SocketServer {
         let Some(client) = self.clients.get_mut(sid) else {
             return;
         };
+        if client.broken {
+            return;
+        }
         let decoded = match &data {
             Data::Text(t) => client.decoder.add_text(t),
             Data::Binary(b) => client.decoder.add_binary(b),
@@ -661,17 +675,23 @@ impl SocketServer {
             Ok(None) => {}
             Ok(Some(complete)) => self.on_packet(now, sid, complete, out),
             Err(e) => {
-                // A protocol violation ends the whole connection.
-                if let Some(c) = self.clients.get(sid) {
-                    for socket_id in c.nsps.values() {
-                        out.push(Action::Error {
-                            socket_id: socket_id.clone(),
-                            message: e.to_string(),
-                        });
-                    }
+                // A protocol violation ends the whole connection, after the
+                // sockets' `error` listeners had their say.
+                client.broken = true;
+                if client.nsps.is_empty() {
+                    let a = self.engine.close(sid);
+                    out.extend(self.process(now, a));
+                    return;
                 }
-                let a = self.engine.close(sid);
-                out.extend(self.process(now, a));
+                for socket_id in client.nsps.values() {
+                    out.push(Action::Error {
+                        socket_id: socket_id.clone(),
+                        message: e.reference_message().to_owned(),
+                    });
+                }
+                out.push(Action::CloseConnection {
+                    sid: sid.to_owned(),
+                });
             }
         }
     }

@@ -1193,8 +1193,10 @@ fn server_disconnect_with_close_over_polling() {
     assert!(actions.is_empty());
     let now = h.now;
     let actions = h.server.disconnect_socket(now, &id, true);
-    // The held GET carries the DISCONNECT then the close packet.
-    assert_eq!(body_of(&actions, get), Some("41\x1e1".to_owned()));
+    // The held GET carries the DISCONNECT, the next one the close packet.
+    assert_eq!(body_of(&actions, get), Some("41".to_owned()));
+    let (next, close) = h.poll(&sid);
+    assert_eq!(body_of(&close, next), Some("1".to_owned()));
     assert_eq!(
         disconnects(&actions),
         vec![(id.clone(), DisconnectReason::ServerNamespaceDisconnect)]
@@ -1588,16 +1590,15 @@ fn a_violation_answers_the_held_get_with_a_close() {
     h.server
         .emit_to_socket(&id, r#"["pending"]"#, &[], false, false);
     let (post, actions) = h.post_raw(&sid, b"42{}");
-    assert_eq!(
-        body_of(&actions, get),
-        Some("42[\"pending\"]\x1e1".to_owned())
-    );
+    assert_eq!(body_of(&actions, get), Some("42[\"pending\"]".to_owned()));
     assert_eq!(
         disconnects(&actions),
         vec![(id, DisconnectReason::Engine(CloseReason::ForcedClose))]
     );
     assert_eq!(actions.last(), Some(&ok_action(post)));
-    // The session is gone.
+    // The next GET carries the close packet alone; then the session is gone.
+    let (req, actions) = h.poll(&sid);
+    assert_eq!(body_of(&actions, req), Some("1".to_owned()));
     let (req, actions) = h.poll(&sid);
     assert_eq!(
         body_of(&actions, req),
@@ -1618,6 +1619,7 @@ fn packets_after_a_violation_in_the_same_post_are_dropped() {
                 socket_id: id.clone(),
                 message: "unknown packet type".into(),
             },
+            Action::CloseConnection { sid: sid.clone() },
             disconnect_action(&id, DisconnectReason::Engine(CloseReason::ForcedClose)),
             closed_action(&sid, CloseReason::ForcedClose),
             ok_action(post),

@@ -49,6 +49,9 @@ enum JsSocketAction<'a> {
         socket_id: &'a str,
         message: &'a str,
     },
+    CloseConnection {
+        sid: &'a str,
+    },
 }
 
 fn action_value(a: &Action) -> JsValue {
@@ -81,10 +84,10 @@ fn action_value(a: &Action) -> JsValue {
             data,
             binaries: binaries.iter().map(|b| Bytes::new(b)).collect(),
         }),
-        Action::Error { socket_id, message } => value(&JsSocketAction::Error {
-            socket_id,
-            message,
-        }),
+        Action::Error { socket_id, message } => {
+            value(&JsSocketAction::Error { socket_id, message })
+        }
+        Action::CloseConnection { sid } => value(&JsSocketAction::CloseConnection { sid }),
         Action::Disconnect { socket_id, reason } => value(&JsSocketAction::Disconnect {
             socket_id,
             reason: reason.as_str(),

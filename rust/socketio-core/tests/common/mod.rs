@@ -106,14 +106,32 @@ impl Harness {
         opened_sid(&actions)
     }
 
+    /// Does what the driver does with a `CloseConnection` action: closes the
+    /// engine session right there, its actions taking the place of the request.
+    pub fn drive(&mut self, actions: Vec<Action>) -> Vec<Action> {
+        let mut out = Vec::with_capacity(actions.len());
+        for a in actions {
+            if let Action::CloseConnection { sid } = &a {
+                let closed = self.server.close(self.now, sid);
+                out.push(a);
+                out.extend(closed);
+            } else {
+                out.push(a);
+            }
+        }
+        out
+    }
+
     pub fn ws_text(&mut self, sid: &str, text: &str) -> Vec<Action> {
         let actions = self.server.ws_text(self.now, sid, text);
+        let actions = self.drive(actions);
         checked(&actions);
         actions
     }
 
     pub fn ws_binary(&mut self, sid: &str, bytes: &[u8]) -> Vec<Action> {
         let actions = self.server.ws_binary(self.now, sid, bytes);
+        let actions = self.drive(actions);
         checked(&actions);
         actions
     }
@@ -128,6 +146,7 @@ impl Harness {
     pub fn post_raw(&mut self, sid: &str, body: &[u8]) -> (ReqId, Vec<Action>) {
         let req = self.req();
         let actions = self.server.post(self.now, sid, req, body);
+        let actions = self.drive(actions);
         checked(&actions);
         (req, actions)
     }
