@@ -30,4 +30,6 @@ pub use packet::{
     encode_frame, encode_header, header_len, is_reserved_event, Packet, PacketKind,
     DEFAULT_MAX_ATTACHMENTS, RESERVED_EVENTS,
 };
-pub use server::{Action, DisconnectReason, Emitted, SocketConfig, SocketServer};
+pub use server::{
+    Action, DisconnectReason, Emitted, SocketConfig, SocketServer, StoreOp, StoredSocket, ACK_BLOCK,
+};

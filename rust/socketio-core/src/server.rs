@@ -113,6 +113,8 @@ pub enum Action {
         /// What was wrong.
         message: String,
     },
+    /// Apply this change to storage.
+    Store(StoreOp),
     /// Close engine session `sid` with [`SocketServer::close`] once the
     /// `error` listeners of its sockets have run (they may still send).
     CloseConnection {
@@ -128,6 +130,68 @@ pub enum Action {
     },
 }
 
+/// A change to the durable copy of the socket layer's state, for the driver
+/// to apply to storage. Only connections that can outlive the object's memory
+/// (WebSocket ones) are stored; a polling connection is stored when it
+/// upgrades.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreOp {
+    /// A socket joined `nsp` over engine session `sid` (its own id room is implied).
+    SocketAdded {
+        /// The socket.
+        id: String,
+        /// Its engine session.
+        sid: String,
+        /// Its namespace.
+        nsp: String,
+    },
+    /// A socket is gone, with its rooms.
+    SocketRemoved {
+        /// The socket.
+        id: String,
+    },
+    /// A socket joined a room.
+    RoomJoined {
+        /// The socket.
+        id: String,
+        /// Its namespace.
+        nsp: String,
+        /// The room.
+        room: String,
+    },
+    /// A socket left a room.
+    RoomLeft {
+        /// The socket.
+        id: String,
+        /// The room.
+        room: String,
+    },
+    /// Ack ids of `nsp` below `up_to` may have been used: after a restart,
+    /// allocation resumes there, so no id is ever reused.
+    AckReserved {
+        /// The namespace.
+        nsp: String,
+        /// First id not yet reserved.
+        up_to: u64,
+    },
+}
+
+/// How many ack ids are reserved in storage at a time (one write per block).
+pub const ACK_BLOCK: u64 = 1000;
+
+/// A stored socket, as the driver reads it back after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSocket {
+    /// The socket.
+    pub id: String,
+    /// Its engine session.
+    pub sid: String,
+    /// Its namespace.
+    pub nsp: String,
+    /// Its rooms besides its own id.
+    pub rooms: Vec<String>,
+}
+
 /// One engine connection and the namespaces it joined.
 #[derive(Debug)]
 struct Client {
@@ -138,6 +202,8 @@ struct Client {
     /// Sent an invalid packet: its further packets are ignored until the
     /// driver closes it (after the sockets' `error` listeners ran).
     broken: bool,
+    /// Whether its sockets are in storage (WebSocket connections).
+    persisted: bool,
 }
 
 #[derive(Debug, Default)]
@@ -145,6 +211,8 @@ struct Namespace {
     sockets: HashSet<String>,
     rooms: HashMap<String, HashSet<String>>,
     next_ack: u64,
+    /// Ack ids below this are reserved in storage.
+    ack_reserved: u64,
 }
 
 #[derive(Debug)]
@@ -211,25 +279,34 @@ impl SocketServer {
         self.process(now, actions)
     }
 
-    /// See [`Engine::restore`]. The socket layer of a restored session starts
-    /// empty: until it is restored too, its packets are refused as Socket.IO
-    /// refuses packets for namespaces the connection never joined.
-    pub fn restore(&mut self, now: u64, snapshot: Snapshot) -> Vec<Action> {
+    /// Brings back a WebSocket session after the object restarted: the
+    /// engine session from its snapshot and, from storage, the sockets it
+    /// carries (`sockets` may be empty when the driver defers loading them).
+    /// A session whose pong deadline passed meanwhile is closed at once, and
+    /// its sockets are reported disconnected ("ping timeout").
+    pub fn restore(
+        &mut self,
+        now: u64,
+        snapshot: Snapshot,
+        sockets: Vec<StoredSocket>,
+    ) -> Vec<Action> {
         let sid = snapshot.sid.clone();
-        let mut engine_actions = Vec::new();
-        if self.engine.restore(now, snapshot, &mut engine_actions)
-            && !self.clients.contains_key(&sid)
-        {
-            self.clients.insert(
-                sid,
-                Client {
-                    decoder: Decoder::new(),
-                    nsps: HashMap::new(),
-                    connect_deadline: None,
-                    broken: false,
-                },
-            );
+        if self.engine.has_session(&sid) {
+            self.restore_sockets(sockets);
+            return Vec::new();
         }
+        self.clients.entry(sid).or_insert_with(|| Client {
+            decoder: Decoder::new(),
+            nsps: HashMap::new(),
+            connect_deadline: None,
+            broken: false,
+            persisted: true,
+        });
+        for st in sockets {
+            self.insert_stored(st);
+        }
+        let mut engine_actions = Vec::new();
+        self.engine.restore(now, snapshot, &mut engine_actions);
         self.process(now, engine_actions)
     }
 
@@ -363,7 +440,15 @@ impl SocketServer {
         );
         let payload = format!("{{\"sid\":\"{id}\"}}");
         let frame = encode_frame(PacketKind::Connect, nsp, None, 0, Some(&payload));
-        let actions = wrap(self.engine.send(sid, Data::Text(frame)));
+        let mut actions = Vec::new();
+        if self.clients.get(sid).is_some_and(|c| c.persisted) {
+            actions.push(Action::Store(StoreOp::SocketAdded {
+                id: id.clone(),
+                sid: sid.to_owned(),
+                nsp: nsp.to_owned(),
+            }));
+        }
+        actions.extend(wrap(self.engine.send(sid, Data::Text(frame))));
         Some((id, actions))
     }
 
@@ -373,10 +458,17 @@ impl SocketServer {
         wrap(self.engine.send(sid, Data::Text(frame)))
     }
 
-    fn next_ack(&mut self, nsp: &str) -> u64 {
+    fn next_ack(&mut self, nsp: &str, out: &mut Vec<Action>) -> u64 {
         let n = self.namespaces.entry(nsp.to_owned()).or_default();
         let id = n.next_ack;
         n.next_ack = n.next_ack.wrapping_add(1);
+        if id >= n.ack_reserved {
+            n.ack_reserved = id.saturating_add(ACK_BLOCK);
+            out.push(Action::Store(StoreOp::AckReserved {
+                nsp: nsp.to_owned(),
+                up_to: n.ack_reserved,
+            }));
+        }
         id
     }
 
@@ -398,7 +490,8 @@ impl SocketServer {
         if volatile && !self.engine.is_writable(&sid) {
             return out;
         }
-        let ack_id = with_ack.then(|| self.next_ack(&nsp));
+        let mut stored = Vec::new();
+        let ack_id = with_ack.then(|| self.next_ack(&nsp, &mut stored));
         let kind = if binaries.is_empty() {
             PacketKind::Event
         } else {
@@ -410,7 +503,8 @@ impl SocketServer {
             actions.extend(self.engine.send(&sid, Data::Binary(b.clone())));
         }
         out.ack_id = ack_id;
-        out.actions = wrap(actions);
+        out.actions = stored;
+        out.actions.extend(wrap(actions));
         out
     }
 
@@ -429,7 +523,8 @@ impl SocketServer {
     ) -> Emitted {
         let mut out = Emitted::default();
         let targets = self.sockets_in(nsp, rooms, except);
-        let ack_id = with_ack.then(|| self.next_ack(nsp));
+        let mut stored = Vec::new();
+        let ack_id = with_ack.then(|| self.next_ack(nsp, &mut stored));
         let kind = if binaries.is_empty() {
             PacketKind::Event
         } else {
@@ -467,7 +562,8 @@ impl SocketServer {
         }
         out.ack_id = ack_id;
         out.recipients = recipients;
-        out.actions = wrap(actions);
+        out.actions = stored;
+        out.actions.extend(wrap(actions));
         out
     }
 
@@ -497,10 +593,12 @@ impl SocketServer {
     }
 
     /// Adds a socket to rooms.
-    pub fn join(&mut self, socket_id: &str, rooms: &[String]) {
+    pub fn join(&mut self, socket_id: &str, rooms: &[String]) -> Vec<Action> {
+        let mut out = Vec::new();
         let Some(s) = self.sockets.get_mut(socket_id) else {
-            return;
+            return out;
         };
+        let persisted = self.clients.get(&s.sid).is_some_and(|c| c.persisted);
         let n = self.namespaces.entry(s.nsp.clone()).or_default();
         for room in rooms {
             if s.rooms.insert(room.clone()) {
@@ -508,17 +606,32 @@ impl SocketServer {
                     .entry(room.clone())
                     .or_default()
                     .insert(socket_id.to_owned());
+                if persisted && room != socket_id {
+                    out.push(Action::Store(StoreOp::RoomJoined {
+                        id: socket_id.to_owned(),
+                        nsp: s.nsp.clone(),
+                        room: room.clone(),
+                    }));
+                }
             }
         }
+        out
     }
 
     /// Removes a socket from a room.
-    pub fn leave(&mut self, socket_id: &str, room: &str) {
+    pub fn leave(&mut self, socket_id: &str, room: &str) -> Vec<Action> {
+        let mut out = Vec::new();
         let Some(s) = self.sockets.get_mut(socket_id) else {
-            return;
+            return out;
         };
         if !s.rooms.remove(room) {
-            return;
+            return out;
+        }
+        if room != socket_id && self.clients.get(&s.sid).is_some_and(|c| c.persisted) {
+            out.push(Action::Store(StoreOp::RoomLeft {
+                id: socket_id.to_owned(),
+                room: room.to_owned(),
+            }));
         }
         if let Some(n) = self.namespaces.get_mut(&s.nsp) {
             if let Some(members) = n.rooms.get_mut(room) {
@@ -528,6 +641,7 @@ impl SocketServer {
                 }
             }
         }
+        out
     }
 
     /// Disconnects a socket from the server side: DISCONNECT to the client,
@@ -551,11 +665,7 @@ impl SocketServer {
             if let Some(nsp) = self.sockets.get(&id).map(|s| s.nsp.clone()) {
                 let frame = encode_frame(PacketKind::Disconnect, &nsp, None, 0, None);
                 out.extend(wrap(self.engine.send(&sid, Data::Text(frame))));
-                self.remove_socket(&id);
-                out.push(Action::Disconnect {
-                    socket_id: id,
-                    reason: DisconnectReason::ServerNamespaceDisconnect,
-                });
+                self.disconnected(&id, DisconnectReason::ServerNamespaceDisconnect, &mut out);
             }
         }
         if close {
@@ -628,7 +738,7 @@ impl SocketServer {
         let mut connect_deadline = None;
         for a in engine_actions {
             match a {
-                EngineAction::Opened { ref sid, .. } => {
+                EngineAction::Opened { ref sid, transport } => {
                     let deadline = now.saturating_add(self.config.connect_timeout);
                     self.clients.insert(
                         sid.clone(),
@@ -637,12 +747,18 @@ impl SocketServer {
                             nsps: HashMap::new(),
                             connect_deadline: Some(deadline),
                             broken: false,
+                            persisted: transport == Transport::WebSocket,
                         },
                     );
                     out.push(Action::Engine(a));
                     connect_deadline = Some(deadline);
                 }
                 EngineAction::Message { sid, data } => self.on_message(now, &sid, data, &mut out),
+                EngineAction::Persist(ref snap) => {
+                    let sid = snap.sid.clone();
+                    out.push(Action::Engine(a));
+                    self.store_connection(&sid, &mut out);
+                }
                 EngineAction::Closed { ref sid, reason } => {
                     self.drop_client(sid, DisconnectReason::Engine(reason), &mut out);
                     out.push(Action::Engine(a));
@@ -728,11 +844,7 @@ impl SocketServer {
                 }
             }
             (PacketKind::Disconnect, Some(socket_id)) => {
-                self.remove_socket(&socket_id);
-                out.push(Action::Disconnect {
-                    socket_id,
-                    reason: DisconnectReason::ClientNamespaceDisconnect,
-                });
+                self.disconnected(&socket_id, DisconnectReason::ClientNamespaceDisconnect, out);
             }
             _ => {
                 // A second CONNECT, a CONNECT_ERROR from the client, or a
@@ -751,15 +863,120 @@ impl SocketServer {
             .map(|c| c.nsps.values().cloned().collect())
             .unwrap_or_default();
         for id in ids {
-            self.remove_socket(&id);
-            out.push(Action::Disconnect {
-                socket_id: id,
-                reason,
-            });
+            self.disconnected(&id, reason, out);
         }
         if reason != DisconnectReason::ForcedServerClose {
             self.clients.remove(sid);
         }
+    }
+
+    /// Removes a socket and reports it: the `Disconnect`, then its removal
+    /// from storage (after, so the driver can still read it to revive the
+    /// socket's JavaScript side for its last listeners).
+    fn disconnected(&mut self, socket_id: &str, reason: DisconnectReason, out: &mut Vec<Action>) {
+        let Some(sid) = self.sockets.get(socket_id).map(|s| s.sid.clone()) else {
+            return;
+        };
+        let persisted = self.clients.get(&sid).is_some_and(|c| c.persisted);
+        self.remove_socket(socket_id);
+        out.push(Action::Disconnect {
+            socket_id: socket_id.to_owned(),
+            reason,
+        });
+        if persisted {
+            out.push(Action::Store(StoreOp::SocketRemoved {
+                id: socket_id.to_owned(),
+            }));
+        }
+    }
+
+    /// Stores the sockets of a connection that just became durable (upgraded
+    /// to WebSocket).
+    fn store_connection(&mut self, sid: &str, out: &mut Vec<Action>) {
+        let Some(c) = self.clients.get_mut(sid) else {
+            return;
+        };
+        if c.persisted {
+            return;
+        }
+        c.persisted = true;
+        for id in c.nsps.values() {
+            if let Some(s) = self.sockets.get(id) {
+                out.push(Action::Store(StoreOp::SocketAdded {
+                    id: id.clone(),
+                    sid: sid.to_owned(),
+                    nsp: s.nsp.clone(),
+                }));
+                for room in s.rooms.iter().filter(|r| *r != id) {
+                    out.push(Action::Store(StoreOp::RoomJoined {
+                        id: id.clone(),
+                        nsp: s.nsp.clone(),
+                        room: room.clone(),
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Brings back sockets read from storage after a restart (those already
+    /// known are skipped). Their engine sessions must be restored first;
+    /// sockets of sessions the engine does not know are skipped.
+    pub fn restore_sockets(&mut self, sockets: Vec<StoredSocket>) {
+        for st in sockets {
+            if self.engine.has_session(&st.sid) {
+                self.insert_stored(st);
+            }
+        }
+    }
+
+    fn insert_stored(&mut self, st: StoredSocket) {
+        if self.sockets.contains_key(&st.id) {
+            return;
+        }
+        let client = self
+            .clients
+            .entry(st.sid.clone())
+            .or_insert_with(|| Client {
+                decoder: Decoder::new(),
+                nsps: HashMap::new(),
+                connect_deadline: None,
+                broken: false,
+                persisted: true,
+            });
+        client.nsps.insert(st.nsp.clone(), st.id.clone());
+        client.connect_deadline = None;
+        let n = self.namespaces.entry(st.nsp.clone()).or_default();
+        n.sockets.insert(st.id.clone());
+        let mut rooms: HashSet<String> = st.rooms.into_iter().collect();
+        rooms.insert(st.id.clone());
+        for room in &rooms {
+            n.rooms
+                .entry(room.clone())
+                .or_default()
+                .insert(st.id.clone());
+        }
+        self.sockets.insert(
+            st.id,
+            SocketState {
+                sid: st.sid,
+                nsp: st.nsp,
+                rooms,
+            },
+        );
+    }
+
+    /// Resumes ack id allocation of `nsp` at `next` (a stored reservation).
+    pub fn restore_ack_ids(&mut self, nsp: &str, next: u64) {
+        let n = self.namespaces.entry(nsp.to_owned()).or_default();
+        if next > n.next_ack {
+            n.next_ack = next;
+            n.ack_reserved = next;
+        }
+    }
+
+    /// Whether the socket layer knows engine session `sid`'s sockets.
+    pub fn has_client(&self, sid: &str) -> bool {
+        self.clients.contains_key(sid)
     }
 
     fn remove_socket(&mut self, socket_id: &str) {

@@ -56,10 +56,18 @@ fn connect_to_the_main_namespace() {
     assert_ne!(id, sid);
     assert_eq!(
         actions,
-        vec![Action::Engine(EngineAction::WsSend {
-            sid: sid.clone(),
-            frame: Frame::Text(format!("40{{\"sid\":\"{id}\"}}")),
-        })]
+        vec![
+            // A WebSocket connection's socket is stored at once.
+            Action::Store(socketio_core::StoreOp::SocketAdded {
+                id: id.clone(),
+                sid: sid.clone(),
+                nsp: "/".into(),
+            }),
+            Action::Engine(EngineAction::WsSend {
+                sid: sid.clone(),
+                frame: Frame::Text(format!("40{{\"sid\":\"{id}\"}}")),
+            }),
+        ]
     );
     assert_eq!(h.server.sockets_count(), 1);
     assert_eq!(h.server.rooms_of(&id), vec![id.clone()]);
@@ -491,7 +499,7 @@ fn emit_binary_to_a_websocket() {
         .emit_to_socket(&admin, &data, &[vec![1], vec![2, 2]], true, false);
     assert_eq!(e.ack_id, Some(0));
     assert_eq!(
-        e.actions,
+        unstored(e.actions),
         vec![
             ws_text_action(&sid, &format!("52-/admin,0{data}")),
             ws_binary_action(&sid, &[1]),
@@ -513,7 +521,7 @@ fn emits_over_polling_wait_for_the_next_get() {
         .server
         .emit_to_socket(&id, &data, &[vec![1, 2, 3]], true, false);
     assert_eq!(e.ack_id, Some(0));
-    assert!(e.actions.is_empty());
+    assert!(unstored(e.actions).is_empty());
     assert!(!h.server.needs_flush(), "no GET is held");
     assert_eq!(
         packets(&h.get(&sid)),
@@ -1116,7 +1124,7 @@ fn server_disconnect_sends_disconnect() {
     let now = h.now;
 
     assert_eq!(
-        h.server.disconnect_socket(now, &admin, false),
+        unstored(h.server.disconnect_socket(now, &admin, false)),
         vec![
             ws_text_action(&sid, "1/admin,"),
             disconnect_action(&admin, DisconnectReason::ServerNamespaceDisconnect),
@@ -1127,6 +1135,9 @@ fn server_disconnect_sends_disconnect() {
         vec![
             ws_text_action(&sid, "1"),
             disconnect_action(&main, DisconnectReason::ServerNamespaceDisconnect),
+            // Removed from storage after the Disconnect (the driver may still
+            // read the row to run the socket's last listeners).
+            Action::Store(socketio_core::StoreOp::SocketRemoved { id: main.clone() }),
         ]
     );
     assert_eq!(h.server.sockets_count(), 0);
@@ -1157,7 +1168,7 @@ fn server_disconnect_with_close_ends_the_connection() {
     let (other, o) = h.ws_socket("/");
     let now = h.now;
 
-    let actions = h.server.disconnect_socket(now, &main, true);
+    let actions = unstored(h.server.disconnect_socket(now, &main, true));
     assert_eq!(
         sorted(texts_to(&actions, &sid)),
         vec!["41".to_owned(), "41/admin,".to_owned()]
@@ -1773,7 +1784,7 @@ fn a_restored_session_without_sockets_refuses_events() {
     let (sid, snapshot) = snapshot_from_a_lost_server();
     let mut h = Harness::default_config();
     let (other, o) = h.ws_socket("/");
-    let actions = h.server.restore(h.now, snapshot);
+    let actions = h.server.restore(h.now, snapshot, vec![]);
     assert!(closes(&actions).is_empty());
     assert!(h.server.engine().has_session(&sid));
     assert_eq!(
@@ -1794,9 +1805,9 @@ fn a_restored_session_without_sockets_refuses_events() {
 fn a_restored_session_can_connect_again() {
     let (sid, snapshot) = snapshot_from_a_lost_server();
     let mut h = Harness::default_config();
-    h.server.restore(h.now, snapshot.clone());
+    h.server.restore(h.now, snapshot.clone(), vec![]);
     // Restoring twice is harmless.
-    h.server.restore(h.now, snapshot);
+    h.server.restore(h.now, snapshot, vec![]);
     let id = h.join(&sid, "/");
     let admin = h.join(&sid, "/admin");
     assert_eq!(
@@ -1827,7 +1838,7 @@ fn an_overdue_snapshot_is_closed_at_once() {
 
     let mut h = Harness::default_config();
     h.now = snapshot.pong_deadline.unwrap();
-    let actions = h.server.restore(h.now, snapshot);
+    let actions = h.server.restore(h.now, snapshot, vec![]);
     checked(&actions);
     assert_eq!(
         closes(&actions),

@@ -3,7 +3,7 @@
 use engineio_core::{Data, Engine};
 use serde::Serialize;
 use serde_bytes::Bytes;
-use socketio_core::{Action, Emitted, SocketServer};
+use socketio_core::{Action, Emitted, SocketServer, StoreOp, StoredSocket};
 use wasm_bindgen::prelude::*;
 
 use crate::actions::{convert, to_js_with, value};
@@ -52,6 +52,18 @@ enum JsSocketAction<'a> {
     CloseConnection {
         sid: &'a str,
     },
+    Store {
+        op: &'a str,
+        id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sid: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        nsp: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        room: Option<&'a str>,
+        #[serde(rename = "upTo", skip_serializing_if = "Option::is_none")]
+        up_to: Option<f64>,
+    },
 }
 
 fn action_value(a: &Action) -> JsValue {
@@ -88,11 +100,82 @@ fn action_value(a: &Action) -> JsValue {
             value(&JsSocketAction::Error { socket_id, message })
         }
         Action::CloseConnection { sid } => value(&JsSocketAction::CloseConnection { sid }),
+        Action::Store(op) => value(&store_value(op)),
         Action::Disconnect { socket_id, reason } => value(&JsSocketAction::Disconnect {
             socket_id,
             reason: reason.as_str(),
         }),
     }
+}
+
+fn store_value(op: &StoreOp) -> JsSocketAction<'_> {
+    let (name, id, sid, nsp, room, up_to) = match op {
+        StoreOp::SocketAdded { id, sid, nsp } => (
+            "socketAdded",
+            id.as_str(),
+            Some(sid.as_str()),
+            Some(nsp.as_str()),
+            None,
+            None,
+        ),
+        StoreOp::SocketRemoved { id } => ("socketRemoved", id.as_str(), None, None, None, None),
+        StoreOp::RoomJoined { id, nsp, room } => (
+            "roomJoined",
+            id.as_str(),
+            None,
+            Some(nsp.as_str()),
+            Some(room.as_str()),
+            None,
+        ),
+        StoreOp::RoomLeft { id, room } => (
+            "roomLeft",
+            id.as_str(),
+            None,
+            None,
+            Some(room.as_str()),
+            None,
+        ),
+        StoreOp::AckReserved { nsp, up_to } => (
+            "ackReserved",
+            "",
+            None,
+            Some(nsp.as_str()),
+            None,
+            Some(*up_to as f64),
+        ),
+    };
+    JsSocketAction::Store {
+        op: name,
+        id,
+        sid,
+        nsp,
+        room,
+        up_to,
+    }
+}
+
+/// Reads `[{ id, sid, nsp, rooms }]` rows (an absent or malformed list is empty).
+fn stored_rows(rows: JsValue) -> Vec<StoredSocket> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        id: String,
+        sid: String,
+        nsp: String,
+        #[serde(default)]
+        rooms: Vec<String>,
+    }
+    if rows.is_undefined() || rows.is_null() {
+        return Vec::new();
+    }
+    let rows: Vec<Row> = serde_wasm_bindgen::from_value(rows).unwrap_or_default();
+    rows.into_iter()
+        .map(|r| StoredSocket {
+            id: r.id,
+            sid: r.sid,
+            nsp: r.nsp,
+            rooms: r.rooms,
+        })
+        .collect()
 }
 
 fn to_js(actions: &[Action]) -> JsValue {
@@ -182,10 +265,12 @@ impl SocketCore {
         )))
     }
 
-    /// Brings back a WebSocket session from its snapshot.
-    pub fn restore(&mut self, now: f64, snapshot: JsValue) -> JsValue {
+    /// Brings back a WebSocket session from its snapshot, with the sockets
+    /// it carries as read from storage (`[{ id, sid, nsp, rooms }]`, may be
+    /// empty to load them later with `restoreSockets`).
+    pub fn restore(&mut self, now: f64, snapshot: JsValue, rows: JsValue) -> JsValue {
         match parse_snapshot(snapshot) {
-            Some(snap) => to_js(&self.server.restore(now_ms(now), snap)),
+            Some(snap) => to_js(&self.server.restore(now_ms(now), snap, stored_rows(rows))),
             None => to_js(&[]),
         }
     }
@@ -359,14 +444,12 @@ impl SocketCore {
 
     /// Adds a socket to rooms.
     pub fn join(&mut self, socket_id: &str, rooms: &js_sys::Array) -> JsValue {
-        self.server.join(socket_id, &strings(rooms));
-        to_js(&[])
+        to_js(&self.server.join(socket_id, &strings(rooms)))
     }
 
     /// Removes a socket from a room.
     pub fn leave(&mut self, socket_id: &str, room: &str) -> JsValue {
-        self.server.leave(socket_id, room);
-        to_js(&[])
+        to_js(&self.server.leave(socket_id, room))
     }
 
     /// Disconnects a socket from the server side.
@@ -389,6 +472,27 @@ impl SocketCore {
     #[wasm_bindgen(js_name = roomsOf)]
     pub fn rooms_of(&self, socket_id: &str) -> JsValue {
         string_array(&self.server.rooms_of(socket_id))
+    }
+
+    /// Brings back stored sockets (`[{ id, sid, nsp, rooms }]`) after a
+    /// restart; their engine sessions must be restored first.
+    #[wasm_bindgen(js_name = restoreSockets)]
+    pub fn restore_sockets(&mut self, rows: JsValue) {
+        self.server.restore_sockets(stored_rows(rows));
+    }
+
+    /// Resumes ack id allocation of `nsp` at `next`.
+    #[wasm_bindgen(js_name = restoreAckIds)]
+    pub fn restore_ack_ids(&mut self, nsp: &str, next: f64) {
+        if let Some(n) = ack_id(next) {
+            self.server.restore_ack_ids(nsp, n);
+        }
+    }
+
+    /// Whether the socket layer knows the sockets of engine session `sid`.
+    #[wasm_bindgen(js_name = hasClient)]
+    pub fn has_client(&self, sid: &str) -> bool {
+        self.server.has_client(sid)
     }
 
     /// Every room of `nsp` with its members: `[room, ids][]`.
