@@ -414,6 +414,16 @@ export class Namespace<
     });
   }
 
+  /** A socket revived from storage after an eviction (see `Server._revive`). @internal */
+  _revive(sid: string, id: string, handshake: Handshake, data: unknown, rooms: string[]): void {
+    const socket = new Socket(this, sid, handshake, id);
+    socket._revived(data as SocketData, rooms);
+    this.sockets.set(id, socket);
+    this.server._track(socket);
+    this.emitReserved("connect", socket);
+    this.emitReserved("connection", socket);
+  }
+
   /** A socket left. @internal */
   _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
     this.sockets.delete(socket.id);

@@ -464,6 +464,50 @@ export class Server<
     this.#handshakes.delete(sid);
   }
 
+  /** The socket with this id, if its JavaScript side exists. @internal */
+  _socket(id: string): Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | undefined {
+    return this.#byId.get(id);
+  }
+
+  /**
+   * Rebuilds the JavaScript side of a socket the core knows from storage (after the
+   * object was evicted): `recovered` is true, middlewares do not run again, the
+   * `connection` listeners do. Returns false when its namespace no longer exists.
+   * @internal
+   */
+  _revive(
+    id: string,
+    sid: string,
+    nspName: string,
+    handshake: Handshake,
+    data: unknown,
+    rooms: string[],
+  ): boolean {
+    if (this.#byId.has(id)) return true;
+    const nsp = this._nsps.get(nspName) ?? this.#parentSync(nspName, handshake.auth);
+    if (!nsp) return false;
+    if (!this.#handshakes.has(sid)) {
+      const { auth: _auth, ...base } = handshake;
+      this.#handshakes.set(sid, base as HandshakeBase);
+    }
+    nsp._revive(sid, id, handshake, data, rooms);
+    return true;
+  }
+
+  /** A parent namespace that accepts `name` without waiting, creating the child. */
+  #parentSync(
+    name: string,
+    auth: Record<string, unknown>,
+  ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | null {
+    let found: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | null = null;
+    let answered = false;
+    this.#findParent(name, auth, (nsp) => {
+      answered = true;
+      found = nsp;
+    });
+    return answered ? found : null;
+  }
+
   /** A socket connected. @internal */
   _track(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
     this.#byId.set(socket.id, socket);

@@ -113,7 +113,11 @@ export class Socket<
    * and `leave`.
    */
   readonly rooms: Set<string>;
-  /** Whether the state of an earlier connection was restored (not supported yet: `false`). */
+  /**
+   * Whether this socket was restored after the Durable Object was evicted from memory:
+   * its id, rooms, `data` and handshake are the ones it had, and the `connection`
+   * listeners run again for it (middlewares do not).
+   */
   readonly recovered: boolean = false;
 
   /** The engine session the socket rides on. @internal */
@@ -457,6 +461,14 @@ export class Socket<
     const extra = [...this.rooms].filter((r) => r !== id);
     if (extra.length > 0) this.#host.run(this.#host.core.join(id, extra));
     if (!hadOwnRoom) this.leave(id);
+  }
+
+  /** The socket comes back from storage, already connected. @internal */
+  _revived(data: SocketData, rooms: string[]): void {
+    (this as { recovered: boolean }).recovered = true;
+    this.data = data;
+    for (const r of rooms) this.rooms.add(r);
+    this.#state = "connected";
   }
 
   /** The socket was refused or its connection ended before it connected. @internal */

@@ -28,6 +28,16 @@ export type SocketAction =
   | { type: "error"; socketId: string; message: string }
   /** Close engine session `sid` now (`close`): its sockets' `error` listeners have run. */
   | { type: "closeConnection"; sid: string }
+  /** A change to apply to storage. */
+  | {
+      type: "store";
+      op: "socketAdded" | "socketRemoved" | "roomJoined" | "roomLeft" | "ackReserved";
+      id: string;
+      sid?: string;
+      nsp?: string;
+      room?: string;
+      upTo?: number;
+    }
   /** Socket `socketId` is gone from the core (rooms already left there). */
   | { type: "disconnect"; socketId: string; reason: string };
 
@@ -50,7 +60,8 @@ export interface EngineCoreLike {
     websocketUpgrade: boolean,
   ): Classified;
   open(now: number, transport: string, req: number | undefined, random: Uint8Array): CoreAction[];
-  restore(now: number, snapshot: unknown): CoreAction[];
+  /** Brings back a session from its snapshot (with its stored sockets, for SocketCore). */
+  restore(now: number, snapshot: unknown, rows: unknown): CoreAction[];
   poll(now: number, sid: string, req: number): CoreAction[];
   post(now: number, sid: string, req: number, body: Uint8Array): CoreAction[];
   beginUpgrade(
@@ -131,4 +142,10 @@ export interface SocketCoreLike extends EngineCoreLike {
   roomsOf(socketId: string): string[];
   /** Every room of `nsp` with its members: `[room, socketIds][]`. */
   roomsIn(nsp: string): [string, string[]][];
+  /** Loads stored sockets (`[{ id, sid, nsp, rooms }]`) of sessions the engine knows. */
+  restoreSockets(rows: unknown): void;
+  /** Resumes ack id allocation of `nsp` at `next`. */
+  restoreAckIds(nsp: string, next: number): void;
+  /** Whether the socket layer knows engine session `sid`. */
+  hasClient(sid: string): boolean;
 }

@@ -31,7 +31,7 @@ import type { CoreAction, EngineCoreLike, SocketAction } from "./core-types.js";
 import { EngineCore, loadCore } from "./wasm.js";
 
 /** What a WebSocket carries through hibernation. */
-interface Attachment {
+export interface Attachment {
   sid: string;
   /** Set while the socket is only an upgrade probe of a polling session. */
   probe?: boolean;
@@ -161,7 +161,7 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
   }
 
   /** Counters for tests and monitoring. */
-  async stats(): Promise<{ clientsCount: number }> {
+  async stats(): Promise<Record<string, unknown>> {
     this.restoreAll(Date.now());
     return { clientsCount: this.core.clientsCount() };
   }
@@ -302,13 +302,25 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
     }
     if (!this.sockets.has(att.sid)) this.sockets.set(att.sid, ws);
     if (!this.core.hasSession(att.sid) && !att.probe && att.nextPingAt !== undefined) {
-      this.run(this.core.restore(Date.now(), att));
+      this.restoreSession(Date.now(), att, true);
     }
+    this.onSessionActive(att.sid);
     return att.sid;
   }
 
+  /**
+   * Hands a hibernated WebSocket session back to the core. `lazy`: the session is
+   * about to be used (a message or close on it), not only pinged by the alarm.
+   */
+  protected restoreSession(now: number, att: Attachment, _lazy: boolean): void {
+    this.run(this.core.restore(now, att, undefined));
+  }
+
+  /** A WebSocket of session `sid` is about to be handled (after any restore). */
+  protected onSessionActive(_sid: string): void {}
+
   /** Hands every hibernated WebSocket session back to the core (once per wake). */
-  private restoreAll(now: number): void {
+  protected restoreAll(now: number): void {
     if (this.allRestored) return;
     this.allRestored = true;
     for (const ws of this.ctx.getWebSockets()) {
@@ -316,7 +328,7 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
       if (!att || att.probe || att.nextPingAt === undefined) continue;
       if (!this.core.hasSession(att.sid)) {
         this.sockets.set(att.sid, ws);
-        this.run(this.core.restore(now, att));
+        this.restoreSession(now, att, false);
       }
     }
   }
