@@ -74,6 +74,13 @@ export interface SocketReservedEvents {
 /** An incoming event as `socket.use()` middlewares see it: `[name, ...args]`. */
 export type Event = [string, ...any[]];
 
+/**
+ * How long an emit with an acknowledgement callback but no `timeout` keeps the object
+ * in memory waiting for the answer. After that the object may be evicted, and an
+ * answer arriving later finds no callback (it is ignored).
+ */
+export const ACK_KEEP_AWAKE_MS = 60_000;
+
 /** A pending acknowledgement of one of our emits. */
 export interface PendingAck {
   /** Called with the client's answer. */
@@ -272,7 +279,17 @@ export class Socket<
 
   #expectAck(id: number | undefined, ack: Listener, timeout: number | undefined): void {
     if (timeout === undefined) {
-      if (id !== undefined) this.#acks.set(id, { answer: (args) => safeCall(ack, this, args) });
+      if (id === undefined) return;
+      // A callback lives in memory only: a pending timer keeps the object from being
+      // evicted while the client answers, for ACK_KEEP_AWAKE_MS at most.
+      const keepAwake = setTimeout(() => {}, ACK_KEEP_AWAKE_MS);
+      this.#acks.set(id, {
+        answer: (args) => {
+          clearTimeout(keepAwake);
+          safeCall(ack, this, args);
+        },
+        gone: () => clearTimeout(keepAwake),
+      });
       return;
     }
     const timer = setTimeout(() => {
