@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     environment: "node",
     include: ["test/**/*.test.ts"],
-    exclude: ["**/node_modules/**", "**/.tools/**", "**/.wrangler/**"],
+    // test/workerd/ runs inside workerd, with its own config (test/workerd/vitest.config.ts).
+    exclude: ["**/node_modules/**", "**/.tools/**", "**/.wrangler/**", "test/workerd/**"],
     globalSetup: ["test/helpers/global-setup.ts"],
     testTimeout: 20_000,
     hookTimeout: 90_000,

@@ -2,7 +2,8 @@
 //   1. cargo test --workspace (native Rust tests)
 //   2. the WebAssembly build (ts/wasm-pkg)
 //   3. the TypeScript typecheck (tsc --noEmit for each tsconfig)
-//   4. vitest run
+//   4. vitest run (the Node-side tests of vitest.config.ts)
+//   5. vitest run --config test/workerd/vitest.config.ts (tests inside workerd)
 // and ends with one line "N passed, N failed". A suite that cannot run, or a build or
 // typecheck that fails, counts as at least one failure. Builds and typechecks add no
 // passes: only tests are counted as passed.
@@ -105,7 +106,7 @@ const wasmReady = await suite(
 await suite(
   "typecheck",
   async () => {
-    const projects = [".", "test"].filter((p) =>
+    const projects = [".", "test", "test/workerd"].filter((p) =>
       fs.existsSync(path.join(ROOT, p, "tsconfig.json")),
     );
     const failedProjects = [];
@@ -128,46 +129,69 @@ await suite(
 
 // --- vitest ------------------------------------------------------------------
 
+/**
+ * Runs vitest with `args` and counts its tests from its JSON report, written to
+ * test-results/`reportName`.
+ */
+async function runVitest(args, reportName) {
+  if (!wasmReady) log("the wasm build failed; running vitest anyway");
+  const report = path.join(ROOT, "test-results", reportName);
+  fs.rmSync(report, { force: true });
+  const { code } = await runNodeTool("vitest", [
+    "run",
+    ...args,
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${report}`,
+  ]);
+  let passed = 0;
+  let failed = 0;
+  let note = "";
+  try {
+    const json = JSON.parse(fs.readFileSync(report, "utf8"));
+    passed = json.numPassedTests ?? 0;
+    failed = json.numFailedTests ?? 0;
+    // A test file that fails to load has no failed test of its own: count the file.
+    const brokenFiles = (json.testResults ?? []).filter(
+      (file) =>
+        file.status === "failed" &&
+        !(file.assertionResults ?? []).some((test) => test.status === "failed"),
+    );
+    failed += brokenFiles.length;
+    const skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
+    note = `${json.testResults?.length ?? 0} files${skipped ? `, ${skipped} skipped` : ""}`;
+    if (brokenFiles.length) note += `, ${brokenFiles.length} failed to load`;
+  } catch {
+    note = "no JSON report";
+  }
+  if (code !== 0 && failed === 0) {
+    failed = 1;
+    note = `vitest exited with code ${code}${note ? ` (${note})` : ""}`;
+  }
+  return { passed, failed, note };
+}
+
 await suite(
   "vitest run",
   async () => {
     if (!fs.existsSync(path.join(ROOT, "vitest.config.ts"))) {
       throw new Error("vitest.config.ts not found");
     }
-    if (!wasmReady) log("the wasm build failed; running vitest anyway");
-    const report = path.join(ROOT, "test-results", "vitest.json");
-    fs.rmSync(report, { force: true });
-    const { code } = await runNodeTool("vitest", [
-      "run",
-      "--reporter=default",
-      "--reporter=json",
-      `--outputFile.json=${path.relative(ROOT, report)}`,
-    ]);
-    let passed = 0;
-    let failed = 0;
-    let note = "";
-    try {
-      const json = JSON.parse(fs.readFileSync(report, "utf8"));
-      passed = json.numPassedTests ?? 0;
-      failed = json.numFailedTests ?? 0;
-      // A test file that fails to load has no failed test of its own: count the file.
-      const brokenFiles = (json.testResults ?? []).filter(
-        (file) =>
-          file.status === "failed" &&
-          !(file.assertionResults ?? []).some((test) => test.status === "failed"),
-      );
-      failed += brokenFiles.length;
-      const skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
-      note = `${json.testResults?.length ?? 0} files${skipped ? `, ${skipped} skipped` : ""}`;
-      if (brokenFiles.length) note += `, ${brokenFiles.length} failed to load`;
-    } catch {
-      note = "no JSON report";
+    return runVitest([], "vitest.json");
+  },
+  { skip: nodeReady ? undefined : "setup failed" },
+);
+
+// Tests inside workerd (@cloudflare/vitest-plugin), with their own worker and config.
+const WORKERD_CONFIG = "test/workerd/vitest.config.ts";
+
+await suite(
+  "vitest run (workerd)",
+  async () => {
+    if (!fs.existsSync(path.join(ROOT, WORKERD_CONFIG))) {
+      throw new Error(`${WORKERD_CONFIG} not found`);
     }
-    if (code !== 0 && failed === 0) {
-      failed = 1;
-      note = `vitest exited with code ${code}${note ? ` (${note})` : ""}`;
-    }
-    return { passed, failed, note };
+    return runVitest(["--config", WORKERD_CONFIG], "vitest-workerd.json");
   },
   { skip: nodeReady ? undefined : "setup failed" },
 );

@@ -103,6 +103,15 @@ export class SocketIoServer<
         if (actions) this.run(actions);
       },
       queueFlush: () => this.queueFlush(),
+      revive: (id) => {
+        this.#ensureIndex();
+        return this.io._socket(id) !== undefined || this.#revive(id);
+      },
+      storedNamespaces: () => {
+        if (!this.#store.hasSockets()) return [];
+        this.#ensureIndex();
+        return this.#store.namespaces();
+      },
     };
     const options = (this.constructor as typeof SocketIoServer).options ?? {};
     this.io = new Server(host, options);
@@ -203,7 +212,9 @@ export class SocketIoServer<
     const gone = new Set<string>();
     for (const row of this.#store.allSockets()) {
       if (this.core.hasSession(row.sid)) live.push(row);
-      else gone.add(row.sid);
+      // Sessions loaded in this incarnation that are gone are being closed: their
+      // rows leave with their disconnects (the app's listeners may still need them).
+      else if (!this.#loaded.has(row.sid)) gone.add(row.sid);
     }
     for (const sid of gone) this.#store.removeConnection(sid);
     (this.core as SocketCoreLike).restoreSockets(live);

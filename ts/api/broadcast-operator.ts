@@ -198,7 +198,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
       const r = host.core.broadcast(nsp.name, rooms, except, json, binaries, !!collector, volatile);
       if (collector && r.ackId !== undefined) {
         for (const id of r.recipients ?? []) {
-          const socket = nsp.sockets.get(id);
+          const socket = liveSocket(nsp, id);
           if (socket) collector.expect(socket, r.ackId);
         }
       }
@@ -223,7 +223,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
     const out: AnySocket[] = [];
     for (const [nsp, ids] of this.#match()) {
       for (const id of ids) {
-        const socket = nsp.sockets.get(id);
+        const socket = liveSocket(nsp, id);
         if (socket) out.push(socket);
       }
     }
@@ -243,7 +243,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
     const host = this.#nsp.server._host;
     for (const [nsp, ids] of this.#match()) {
       for (const id of ids) {
-        const socket = nsp.sockets.get(id);
+        const socket = liveSocket(nsp, id);
         if (socket) socket.join(list);
         else host.run(host.core.join(id, list));
       }
@@ -256,7 +256,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
     const host = this.#nsp.server._host;
     for (const [nsp, ids] of this.#match()) {
       for (const id of ids) {
-        const socket = nsp.sockets.get(id);
+        const socket = liveSocket(nsp, id);
         for (const r of list) {
           if (socket) socket.leave(r);
           else host.run(host.core.leave(id, r));
@@ -270,7 +270,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
     const host = this.#nsp.server._host;
     for (const [nsp, ids] of this.#match()) {
       for (const id of ids) {
-        const socket = nsp.sockets.get(id);
+        const socket = liveSocket(nsp, id);
         if (socket) socket.disconnect(close);
         else host.run(host.core.disconnectSocket(id, close));
       }
@@ -340,4 +340,12 @@ class AckCollector {
     for (const [socket, id] of this.#waiting) socket._forgetAck(id);
     safeCall(this.#ack, undefined, [new Error("operation has timed out"), this.#responses]);
   }
+}
+
+/** The socket `id` of `nsp`, rebuilt from storage if this incarnation has not met it. */
+function liveSocket(nsp: AnyNamespace, id: string): AnySocket | undefined {
+  const known = nsp._live.get(id);
+  if (known) return known as AnySocket;
+  if (!nsp.server._host.revive?.(id)) return undefined;
+  return nsp._live.get(id) as AnySocket | undefined;
 }

@@ -11,4 +11,11 @@ export interface CoreHost {
   run(actions: CoreAction[] | undefined): void;
   /** Answers held polls once the current turn is over. */
   queueFlush(): void;
+  /**
+   * Rebuilds the JavaScript side of a socket the core knows but this incarnation of the
+   * object has not met yet (after an eviction). Returns whether the socket exists now.
+   */
+  revive?(id: string): boolean;
+  /** Names of the namespaces that have stored sockets (after an eviction). */
+  storedNamespaces?(): string[];
 }

@@ -167,11 +167,30 @@ export class Namespace<
   readonly name: string;
   /** The server. */
   readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
-  /** The connected sockets, by id. */
-  readonly sockets = new Map<
+  /** The sockets whose JavaScript side exists, by id. @internal */
+  readonly _live = new Map<
     string,
     Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
   >();
+  #complete = false;
+
+  /**
+   * The connected sockets of this namespace, by id. After the object was evicted from
+   * memory, the first read rebuilds the sockets that have not spoken since (reading
+   * their stored state), so the map is complete.
+   */
+  get sockets(): Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
+    if (!this.#complete) {
+      this.#complete = true;
+      const host = this.server._host;
+      if (host.revive) {
+        for (const id of host.core.socketsIn(this.name, [], [])) {
+          if (!this._live.has(id)) host.revive(id);
+        }
+      }
+    }
+    return this._live;
+  }
   /** The rooms of the namespace (read only; use `join`/`leave` to change them). */
   readonly adapter: RoomsAdapter;
 
@@ -405,7 +424,7 @@ export class Namespace<
         return;
       }
       socket._accept(r.id);
-      this.sockets.set(r.id, socket);
+      this._live.set(r.id, socket);
       this.server._track(socket);
       host.run(r.actions);
       host.queueFlush();
@@ -418,7 +437,7 @@ export class Namespace<
   _revive(sid: string, id: string, handshake: Handshake, data: unknown, rooms: string[]): void {
     const socket = new Socket(this, sid, handshake, id);
     socket._revived(data as SocketData, rooms);
-    this.sockets.set(id, socket);
+    this._live.set(id, socket);
     this.server._track(socket);
     this.emitReserved("connect", socket);
     this.emitReserved("connection", socket);
@@ -426,10 +445,10 @@ export class Namespace<
 
   /** A socket left. @internal */
   _remove(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
-    this.sockets.delete(socket.id);
+    this._live.delete(socket.id);
     this.#outgoing.delete(socket);
     this.server._untrack(socket);
-    if (this._parent && this.sockets.size === 0 && this.server._cleanupEmptyChildNamespaces) {
+    if (this._parent && this._live.size === 0 && this.server._cleanupEmptyChildNamespaces) {
       this._parent._removeChild(this);
     }
   }
@@ -456,6 +475,7 @@ export class ParentNamespace<
 
   /** @internal */
   override _targets(): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>[] {
+    this.server._reviveChildren();
     return [...this.#children];
   }
 

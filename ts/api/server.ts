@@ -494,6 +494,21 @@ export class Server<
     return true;
   }
 
+  #childrenRevived = false;
+
+  /**
+   * Recreates the child namespaces of stored sockets (after an eviction), so that an
+   * emit on a parent namespace reaches children whose sockets have not spoken yet.
+   * @internal
+   */
+  _reviveChildren(): void {
+    if (this.#childrenRevived) return;
+    this.#childrenRevived = true;
+    for (const name of this._host.storedNamespaces?.() ?? []) {
+      if (!this._nsps.has(name)) this.#parentSync(name, {});
+    }
+  }
+
   /** A parent namespace that accepts `name` without waiting, creating the child. */
   #parentSync(
     name: string,

@@ -122,6 +122,11 @@ export class SocketStore {
     );
   }
 
+  /** Names of the namespaces that have stored sockets. */
+  namespaces(): string[] {
+    return this.#exec<{ nsp: string }>("SELECT DISTINCT nsp FROM sio_sockets").map((r) => r.nsp);
+  }
+
   /** One socket's record. */
   socket(id: string): SocketRecord | null {
     const rows = this.#exec<{
