@@ -212,9 +212,12 @@ export class SocketIoServer<
     const gone = new Set<string>();
     for (const row of this.#store.allSockets()) {
       if (this.core.hasSession(row.sid)) live.push(row);
-      // Sessions loaded in this incarnation that are gone are being closed: their
-      // rows leave with their disconnects (the app's listeners may still need them).
-      else if (!this.#loaded.has(row.sid)) gone.add(row.sid);
+      // Rows of a session with no WebSocket left are orphans. Sessions loaded in this
+      // incarnation that are gone are being closed: their rows leave with their
+      // disconnects (the app's listeners may still need them).
+      else if (!this.#loaded.has(row.sid) && this.ctx.getWebSockets(row.sid).length === 0) {
+        gone.add(row.sid);
+      }
     }
     for (const sid of gone) this.#store.removeConnection(sid);
     (this.core as SocketCoreLike).restoreSockets(live);

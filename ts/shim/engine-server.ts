@@ -323,13 +323,23 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
   protected restoreAll(now: number): void {
     if (this.allRestored) return;
     this.allRestored = true;
+    // Live sessions first: closing an expired one runs the app's disconnect
+    // listeners, which may need every other session already in place.
+    const expired: [WebSocket, Attachment][] = [];
     for (const ws of this.ctx.getWebSockets()) {
       const att = ws.deserializeAttachment() as Attachment | null;
       if (!att || att.probe || att.nextPingAt === undefined) continue;
-      if (!this.core.hasSession(att.sid)) {
-        this.sockets.set(att.sid, ws);
-        this.restoreSession(now, att, false);
+      if (this.core.hasSession(att.sid)) continue;
+      if (att.pongDeadline !== undefined && att.pongDeadline <= now) {
+        expired.push([ws, att]);
+        continue;
       }
+      this.sockets.set(att.sid, ws);
+      this.restoreSession(now, att, false);
+    }
+    for (const [ws, att] of expired) {
+      this.sockets.set(att.sid, ws);
+      this.restoreSession(now, att, false);
     }
   }
 
