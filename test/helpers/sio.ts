@@ -12,8 +12,8 @@ import { baseUrl, clientsCount, type Mount, type OpenPayload, parseOpen, wsUrl }
 import { waitUntil, withTimeout } from "./util.js";
 import { describeFrame, type Frame, WsClient } from "./ws-client.js";
 
-/** The two Socket.IO mounts of the fixture. */
-export type SioMount = "socket.io" | "sio";
+/** The Socket.IO mounts of the fixture. */
+export type SioMount = "socket.io" | "sio" | "hib";
 
 /** How socket.io-client reaches the server. */
 export interface Mode {
