@@ -8,8 +8,12 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export interface StartWranglerOptions {
-  /** Path of the wrangler configuration (wrangler.jsonc / wrangler.toml). */
+  /** Path of the wrangler configuration (wrangler.jsonc / wrangler.toml), relative to `cwd`. */
   config: string;
+  /** Directory wrangler runs in (default: the repository root). */
+  cwd?: string;
+  /** wrangler's CLI entry (`.../wrangler/bin/wrangler.js`); default: the repository's. */
+  wranglerEntry?: string;
   /** Port to listen on; a free one is picked when omitted. */
   port?: number;
   /** Path polled until it answers 200; defaults to "/__health". */
@@ -78,7 +82,8 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 export async function startWrangler(options: StartWranglerOptions): Promise<WranglerInstance> {
-  const config = resolve(REPO_ROOT, options.config);
+  const cwd = options.cwd ?? REPO_ROOT;
+  const config = resolve(cwd, options.config);
   if (!existsSync(config)) {
     throw new Error(`wrangler configuration not found: ${config}`);
   }
@@ -96,7 +101,7 @@ export async function startWrangler(options: StartWranglerOptions): Promise<Wran
   };
 
   const args = [
-    wranglerEntry(),
+    options.wranglerEntry ?? wranglerEntry(),
     "dev",
     "-c",
     config,
@@ -111,7 +116,7 @@ export async function startWrangler(options: StartWranglerOptions): Promise<Wran
     "--show-interactive-dev-session=false",
   ];
   const child = spawn(process.execPath, args, {
-    cwd: REPO_ROOT,
+    cwd,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: {
