@@ -241,7 +241,7 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const sid = this.sessionOf(ws);
+    const sid = this.sessionOf(ws, message === "3");
     if (sid === null) return;
     const now = Date.now();
     const actions =
@@ -289,7 +289,11 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
    * The session of a WebSocket, handing it back to the core first if the object was
    * evicted since (lazy revival: only this socket's session is restored).
    */
-  private sessionOf(ws: WebSocket): string | null {
+  /**
+   * `heartbeat`: the frame is a pong, which concerns the engine session alone, so the
+   * layers above need not load their state for it.
+   */
+  private sessionOf(ws: WebSocket, heartbeat = false): string | null {
     const att = ws.deserializeAttachment() as Attachment | null;
     if (att && att.sid === "") return null; // detached: its session already ended
     if (!att || typeof att.sid !== "string") {
@@ -302,9 +306,9 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
     }
     if (!this.sockets.has(att.sid)) this.sockets.set(att.sid, ws);
     if (!this.core.hasSession(att.sid) && !att.probe && att.nextPingAt !== undefined) {
-      this.restoreSession(Date.now(), att, true);
+      this.restoreSession(Date.now(), att, !heartbeat);
     }
-    this.onSessionActive(att.sid);
+    if (!heartbeat) this.onSessionActive(att.sid);
     return att.sid;
   }
 
