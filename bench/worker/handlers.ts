@@ -1,0 +1,26 @@
+/**
+ * The handlers of the benchmark: the same as those of the Node server
+ * (`bench/node-server.mjs`).
+ *
+ * - `echo-ack(...args, ack)`: acknowledges with the same arguments;
+ * - `join(room, ack?)`: joins `room`;
+ * - `cast(room, event, payload, ack?)`: `io.to(room).emit(event, payload)`.
+ */
+import type { Server } from "../../ts/index.js";
+
+export function handlers(io: Server): void {
+  io.on("connection", (socket) => {
+    socket.on("echo-ack", (...args: unknown[]) => {
+      const ack = args.pop();
+      if (typeof ack === "function") ack(...args);
+    });
+    socket.on("join", (room: string, ack?: () => void) => {
+      socket.join(room);
+      ack?.();
+    });
+    socket.on("cast", (room: string, event: string, payload: unknown, ack?: () => void) => {
+      io.to(room).emit(event, payload);
+      ack?.();
+    });
+  });
+}
