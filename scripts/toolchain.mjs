@@ -648,3 +648,24 @@ export function fail(error) {
   }
   process.exit(1);
 }
+
+/**
+ * Installs what is missing, builds the WebAssembly core, then serves `configRel` (a
+ * wrangler config relative to the repository root) with `wrangler dev` on
+ * 127.0.0.1:`port` until stopped; extra wrangler arguments follow. Exits the process.
+ */
+export async function serveWithWrangler(configRel, port, message, extraArgs = []) {
+  try {
+    const { node, env } = ensureNode22();
+    ensureNpmDeps();
+    await buildWasm();
+    const config = path.join(ROOT, configRel);
+    if (!fs.existsSync(config)) throw new ToolchainError(`${configRel} not found`);
+    log(`${message} on http://127.0.0.1:${port} (Ctrl+C to stop)`);
+    const args = ["dev", "-c", config, "--ip", "127.0.0.1", "--port", String(port)];
+    const code = await runService(node, [resolveBin("wrangler"), ...args, ...extraArgs], { env });
+    process.exit(code);
+  } catch (error) {
+    fail(error);
+  }
+}
