@@ -287,11 +287,9 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
 
   /**
    * The session of a WebSocket, handing it back to the core first if the object was
-   * evicted since (lazy revival: only this socket's session is restored).
-   */
-  /**
-   * `heartbeat`: the frame is a pong, which concerns the engine session alone, so the
-   * layers above need not load their state for it.
+   * evicted since (lazy revival: only this socket's session is restored). `heartbeat`:
+   * the frame is a pong, which concerns the engine session alone, so the layers above
+   * need not load their state for it.
    */
   private sessionOf(ws: WebSocket, heartbeat = false): string | null {
     const att = ws.deserializeAttachment() as Attachment | null;
