@@ -223,6 +223,23 @@ describe("closing", () => {
     await expectSessionGone(session);
   });
 
+  it("answers 400 to a POST with Content-Type application/octet-stream and closes the session", async () => {
+    const session = await openSession();
+    const post = await session.post("4binary?", {
+      headers: { "Content-Type": "application/octet-stream" },
+    });
+    expect(post.status).toBe(400);
+    await expectSessionGone(session);
+  });
+
+  it("reads a POST that is not UTF-8 with U+FFFD in place of the bad bytes, as Node does", async () => {
+    const session = await openSession();
+    const body = Buffer.concat([Buffer.from("4a"), Buffer.from([0xff]), Buffer.from("b")]);
+    const post = await session.post(new Uint8Array(body));
+    expect(post.status).toBe(200);
+    expect(await session.receive(1)).toEqual(["4a\ufffdb"]);
+  });
+
   it("answers 413 to a POST larger than maxHttpBufferSize and closes the session (/eio-small/)", async () => {
     await settle("eio-small");
     const session = await openSession("eio-small");

@@ -47,7 +47,7 @@ export type CoreAction = EngineAction | SocketAction;
 /** Routing verdict of {@link EngineCoreLike.classify}. */
 export type Classified =
   | { route: "handshake"; transport: "polling" | "websocket" }
-  | { route: "poll" | "post" | "upgrade"; sid: string }
+  | { route: "poll" | "post" | "upgrade" | "closeAtOnce"; sid: string }
   | { error: { status: number; body: string } };
 
 /** Methods shared by the bare engine core and the Socket.IO core. */
@@ -63,7 +63,13 @@ export interface EngineCoreLike {
   /** Brings back a session from its snapshot (with its stored sockets, for SocketCore). */
   restore(now: number, snapshot: unknown, rows: unknown): CoreAction[];
   poll(now: number, sid: string, req: number): CoreAction[];
-  post(now: number, sid: string, req: number, body: Uint8Array): CoreAction[];
+  post(
+    now: number,
+    sid: string,
+    req: number,
+    contentType: string | undefined,
+    body: Uint8Array,
+  ): CoreAction[];
   beginUpgrade(
     now: number,
     sid: string,

@@ -222,7 +222,8 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
       case "post": {
         const body = new Uint8Array(await request.arrayBuffer());
         const [req, response] = this.hold(headers);
-        this.run(this.core.post(Date.now(), c.sid, req, body));
+        const type = request.headers.get("Content-Type") ?? undefined;
+        this.run(this.core.post(Date.now(), c.sid, req, type, body));
         this.queueFlush();
         return response;
       }
@@ -235,6 +236,12 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
         ws.serializeAttachment({ sid: c.sid, probe: true } satisfies Attachment);
         this.sockets.set(c.sid, ws);
         this.run(r);
+        return new Response(null, { status: 101, webSocket: pair[0], headers });
+      }
+      case "closeAtOnce": {
+        const pair = new WebSocketPair();
+        pair[1].accept();
+        pair[1].close();
         return new Response(null, { status: 101, webSocket: pair[0], headers });
       }
     }

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::config::EngineConfig;
-use crate::error::{ProtocolError, RequestError};
+use crate::error::RequestError;
 use crate::packet::{Data, Frame, Packet, PacketType};
 use crate::payload;
 
@@ -71,6 +71,9 @@ pub enum Route {
     Post(String),
     /// A WebSocket upgrade of an existing polling session.
     Upgrade(String),
+    /// A WebSocket for a session that is already upgrading or on WebSocket:
+    /// accepted and closed at once, as the reference server does.
+    CloseAtOnce(String),
 }
 
 /// Why a session closed, with Socket.IO's reason strings.
@@ -200,9 +203,19 @@ enum UpgradeState {
     None,
     /// A WebSocket is attached and waits for `2probe`.
     Probing,
-    /// `3probe` was sent; waiting for `5`.
-    Upgrading,
+    /// `3probe` was sent; waiting for `5`. A polling GET held at the probe
+    /// (or arriving after it) gets a noop [`UPGRADE_NOOP_DELAY`] later, so
+    /// that the client can pause polling; packets sent before that still go
+    /// over polling.
+    Upgrading {
+        /// When a held GET gets its noop; `None` once sent, until the next GET.
+        noop_at: Option<u64>,
+    },
 }
+
+/// How long after the probe a held polling GET gets a noop, in milliseconds
+/// (the reference server checks every 100 ms).
+pub const UPGRADE_NOOP_DELAY: u64 = 100;
 
 #[derive(Debug)]
 struct Session {
@@ -225,6 +238,9 @@ impl Session {
         }
         if let Some(d) = self.upgrade_deadline {
             t = t.min(d);
+        }
+        if let UpgradeState::Upgrading { noop_at: Some(at) } = self.upgrade {
+            t = t.min(at);
         }
         t
     }
@@ -309,13 +325,14 @@ impl Engine {
             let session = self.sessions.get(sid).ok_or(RequestError::UnknownSid)?;
             return match transport {
                 Transport::WebSocket if req.websocket_upgrade => {
-                    if session.transport == Transport::Polling
-                        && self.config.allow_upgrades
+                    if !self.config.allow_upgrades {
+                        Err(RequestError::BadRequest)
+                    } else if session.transport == Transport::Polling
                         && matches!(session.upgrade, UpgradeState::None)
                     {
                         Ok(Route::Upgrade(sid.to_owned()))
                     } else {
-                        Err(RequestError::BadRequest)
+                        Ok(Route::CloseAtOnce(sid.to_owned()))
                     }
                 }
                 Transport::WebSocket => Err(RequestError::BadRequest),
@@ -456,8 +473,8 @@ impl Engine {
         true
     }
 
-    /// A long-polling GET: answered now when packets are waiting (or during an
-    /// upgrade, with a noop), held otherwise.
+    /// A long-polling GET: answered now when packets are waiting, held
+    /// otherwise (during an upgrade, a tick answers it with a noop).
     pub fn poll(&mut self, now: u64, sid: &str, req: ReqId) -> Vec<Action> {
         let mut actions = Vec::new();
         if let Some(d) = self.draining.get_mut(sid) {
@@ -489,12 +506,13 @@ impl Engine {
             self.close_session(sid, CloseReason::TransportError, &mut actions);
             return actions;
         }
-        if matches!(session.upgrade, UpgradeState::Upgrading) && session.buffer.is_empty() {
-            actions.push(payload_response(req, &[Packet::bare(PacketType::Noop)]));
-            return actions;
-        }
         if session.buffer.is_empty() {
             session.pending_get = Some(req);
+            if let UpgradeState::Upgrading { noop_at: None } = session.upgrade {
+                let at = now.saturating_add(UPGRADE_NOOP_DELAY);
+                session.upgrade = UpgradeState::Upgrading { noop_at: Some(at) };
+                self.want_alarm(at, &mut actions);
+            }
         } else {
             let packets = std::mem::take(&mut session.buffer);
             actions.push(payload_response(req, &packets));
@@ -502,8 +520,19 @@ impl Engine {
         actions
     }
 
-    /// A long-polling POST with its body (packets separated by `\x1e`).
-    pub fn post(&mut self, now: u64, sid: &str, req: ReqId, body: &[u8]) -> Vec<Action> {
+    /// A long-polling POST with its `Content-Type` and body (packets separated
+    /// by `\x1e`). Version 4 payloads are text: a binary content type closes
+    /// the session ("transport error") and is answered 400, and bytes that are
+    /// not UTF-8 are decoded with U+FFFD in their place, as the reference
+    /// server reads the body.
+    pub fn post(
+        &mut self,
+        now: u64,
+        sid: &str,
+        req: ReqId,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Vec<Action> {
         let mut actions = Vec::new();
         if self.expire_if_due(now, sid, &mut actions) || !self.sessions.contains_key(sid) {
             actions.push(error_response(req, RequestError::UnknownSid));
@@ -519,10 +548,18 @@ impl Engine {
             self.close_session(sid, CloseReason::TransportError, &mut actions);
             return actions;
         }
-        let decoded = std::str::from_utf8(body)
-            .map_err(|_| ProtocolError::NotUtf8)
-            .and_then(payload::decode);
-        let packets = match decoded {
+        if content_type.is_some_and(|t| t.eq_ignore_ascii_case("application/octet-stream")) {
+            actions.push(Action::Respond {
+                req,
+                status: 400,
+                content_type: ContentType::Empty,
+                body: String::new(),
+            });
+            self.close_session(sid, CloseReason::TransportError, &mut actions);
+            return actions;
+        }
+        let text = String::from_utf8_lossy(body);
+        let packets = match payload::decode(&text) {
             Ok(p) => p,
             Err(_) => {
                 actions.push(error_response(req, RequestError::BadRequest));
@@ -673,18 +710,17 @@ impl Engine {
             // The WebSocket is a probe of an upgrade in progress.
             match (&session.upgrade, packet.kind, &packet.data) {
                 (UpgradeState::Probing, PacketType::Ping, Data::Text(t)) if t == "probe" => {
-                    session.upgrade = UpgradeState::Upgrading;
+                    let noop_at = now.saturating_add(UPGRADE_NOOP_DELAY);
+                    session.upgrade = UpgradeState::Upgrading {
+                        noop_at: Some(noop_at),
+                    };
                     actions.push(Action::WsSend {
                         sid: sid.to_owned(),
                         frame: Packet::text(PacketType::Pong, "probe").encode_ws(),
                     });
-                    if session.buffer.is_empty() {
-                        if let Some(req) = session.pending_get.take() {
-                            actions.push(payload_response(req, &[Packet::bare(PacketType::Noop)]));
-                        }
-                    }
+                    self.want_alarm(noop_at, actions);
                 }
-                (UpgradeState::Upgrading, PacketType::Upgrade, _) => {
+                (UpgradeState::Upgrading { .. }, PacketType::Upgrade, _) => {
                     session.transport = Transport::WebSocket;
                     session.upgrade = UpgradeState::None;
                     session.upgrade_deadline = None;
@@ -906,7 +942,7 @@ impl Engine {
                         payloads.push_back(vec![Packet::bare(PacketType::Close)]);
                     }
                 }
-                let upgrading = matches!(s.upgrade, UpgradeState::Upgrading);
+                let upgrading = matches!(s.upgrade, UpgradeState::Upgrading { .. });
                 if upgrading {
                     // The probe WebSocket stays open to take the packets.
                     s.upgrade = UpgradeState::None;
@@ -951,6 +987,18 @@ impl Engine {
             }
             if s.upgrade_deadline.is_some_and(|d| d <= now) {
                 upgrade_expired.push(sid.clone());
+            } else if let UpgradeState::Upgrading {
+                noop_at: noop_at @ Some(_),
+            } = &mut s.upgrade
+            {
+                if noop_at.is_some_and(|at| at <= now) {
+                    *noop_at = None;
+                    if s.buffer.is_empty() {
+                        if let Some(req) = s.pending_get.take() {
+                            actions.push(payload_response(req, &[Packet::bare(PacketType::Noop)]));
+                        }
+                    }
+                }
             }
             if s.pong_deadline.is_none() && s.next_ping_at <= ping_before {
                 s.pong_deadline = Some(now.saturating_add(self.config.ping_timeout));

@@ -11,8 +11,6 @@ pub enum ProtocolError {
     UnknownType,
     /// A `b`-prefixed polling packet whose base64 does not decode.
     BadBase64,
-    /// A polling body that is not UTF-8.
-    NotUtf8,
 }
 
 impl fmt::Display for ProtocolError {
@@ -21,7 +19,6 @@ impl fmt::Display for ProtocolError {
             ProtocolError::Empty => "empty packet",
             ProtocolError::UnknownType => "unknown packet type",
             ProtocolError::BadBase64 => "invalid base64 data",
-            ProtocolError::NotUtf8 => "payload is not UTF-8",
         })
     }
 }

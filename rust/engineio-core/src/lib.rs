@@ -22,7 +22,7 @@ pub mod payload;
 pub use config::EngineConfig;
 pub use engine::{
     error_response, Action, CloseReason, ContentType, Engine, Method, ReqId, RequestInfo, Route,
-    Snapshot, Transport, SID_RANDOM_BYTES,
+    Snapshot, Transport, SID_RANDOM_BYTES, UPGRADE_NOOP_DELAY,
 };
 pub use error::{ProtocolError, RequestError};
 pub use packet::{Data, Frame, Packet, PacketType};

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use common::*;
 use engineio_core::{
     error_response, Action, CloseReason, ContentType, Data, Engine, EngineConfig, Frame, Method,
-    RequestError, Route, Snapshot, Transport, SID_RANDOM_BYTES,
+    RequestError, Route, Snapshot, Transport, SID_RANDOM_BYTES, UPGRADE_NOOP_DELAY,
 };
 
 const INTERVAL: u64 = 25_000;
@@ -132,8 +132,9 @@ fn classify_refuses_polling_on_a_websocket_session() {
             h.classify(Method::Post, Some("polling"), Some("4"), Some(sid), false),
             Err(RequestError::BadRequest)
         );
-        // No second upgrade either.
-        assert_eq!(h.classify_upgrade(sid), Err(RequestError::BadRequest));
+        // A second WebSocket is accepted and closed at once, as the reference
+        // server does.
+        assert_eq!(h.classify_upgrade(sid), Ok(Route::CloseAtOnce(sid.clone())));
     }
 }
 
@@ -273,13 +274,14 @@ fn classify_refuses_upgrades_when_not_allowed() {
 }
 
 #[test]
-fn classify_refuses_an_upgrade_while_one_is_in_progress() {
+fn classify_closes_a_second_websocket_while_an_upgrade_is_in_progress() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
     h.engine.begin_upgrade(h.now, &sid).unwrap();
-    assert_eq!(h.classify_upgrade(&sid), Err(RequestError::BadRequest));
+    let close = Ok(Route::CloseAtOnce(sid.clone()));
+    assert_eq!(h.classify_upgrade(&sid), close);
     h.ws_text(&sid, "2probe");
-    assert_eq!(h.classify_upgrade(&sid), Err(RequestError::BadRequest));
+    assert_eq!(h.classify_upgrade(&sid), close);
     // Polling requests are still routed during the upgrade.
     assert_eq!(h.classify_poll(&sid), Ok(Route::Poll(sid.clone())));
 }
@@ -596,6 +598,53 @@ fn a_post_larger_than_max_payload_closes_the_session() {
     );
     assert!(!h.engine.has_session(&sid));
     assert_eq!(h.classify_poll(&sid), Err(RequestError::UnknownSid));
+}
+
+#[test]
+fn a_binary_post_is_refused_and_closes_the_session() {
+    let mut h = Harness::default_config();
+    let (sid, _, _) = h.open_polling();
+    let (get, _) = h.poll(&sid);
+    let req = h.req();
+    let actions = h.engine.post(
+        h.now,
+        &sid,
+        req,
+        Some("Application/Octet-Stream"),
+        b"4hello",
+    );
+    assert_eq!(
+        actions,
+        vec![
+            empty_status(req, 400),
+            payload(get, "1"),
+            closed(&sid, CloseReason::TransportError),
+        ]
+    );
+    assert!(!h.engine.has_session(&sid));
+    // Text is read whatever else the type says.
+    let (sid, _, _) = h.open_polling();
+    let req = h.req();
+    let actions = h
+        .engine
+        .post(h.now, &sid, req, Some("text/plain;charset=UTF-8"), b"4hi");
+    assert_eq!(actions, vec![message(&sid, "hi"), ok(req)]);
+}
+
+#[test]
+fn a_post_that_is_not_utf8_is_read_with_replacement_characters() {
+    let mut h = Harness::default_config();
+    let (sid, _, _) = h.open_polling();
+    let (req, actions) = h.post(&sid, b"4a\xffb\x1e4\xc3");
+    assert_eq!(
+        actions,
+        vec![
+            message(&sid, "a\u{fffd}b"),
+            message(&sid, "\u{fffd}"),
+            ok(req)
+        ]
+    );
+    assert!(h.engine.has_session(&sid));
 }
 
 #[test]
@@ -1149,11 +1198,17 @@ fn polling_upgrades_to_websocket() {
 
     let actions = h.ws_text(&sid, "2probe");
     assert_eq!(
-        actions,
-        vec![ws_text_frame(&sid, "3probe"), payload(get, "6")]
+        without_alarms(&actions),
+        vec![ws_text_frame(&sid, "3probe")]
     );
+    // The held GET gets a noop a little later, so that the client pauses polling.
+    assert_eq!(alarms(&actions), vec![h.now + UPGRADE_NOOP_DELAY]);
+    h.advance(UPGRADE_NOOP_DELAY - 1);
+    assert_eq!(without_alarms(&h.tick()), vec![]);
+    h.advance(1);
+    assert_eq!(without_alarms(&h.tick()), vec![payload(get, "6")]);
 
-    // Messages sent while upgrading wait for the new transport.
+    // Messages sent once polling has paused wait for the new transport.
     assert_eq!(h.engine.send(&sid, Data::Text("a".into())), vec![]);
     assert_eq!(h.engine.send(&sid, Data::Binary(vec![1, 2])), vec![]);
     assert_eq!(h.engine.flush(), vec![]);
@@ -1179,7 +1234,10 @@ fn polling_upgrades_to_websocket() {
 
     // Polling is over, and so are upgrades.
     assert_eq!(h.classify_poll(&sid), Err(RequestError::BadRequest));
-    assert_eq!(h.classify_upgrade(&sid), Err(RequestError::BadRequest));
+    assert_eq!(
+        h.classify_upgrade(&sid),
+        Ok(Route::CloseAtOnce(sid.clone()))
+    );
     assert_eq!(
         h.engine.begin_upgrade(h.now, &sid),
         Err(RequestError::BadRequest)
@@ -1201,17 +1259,48 @@ fn polling_upgrades_to_websocket() {
 }
 
 #[test]
-fn a_get_during_the_upgrade_is_answered_with_a_noop_at_once() {
+fn a_get_during_the_upgrade_is_answered_with_a_noop_a_little_later() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
     h.engine.begin_upgrade(h.now, &sid).unwrap();
     h.ws_text(&sid, "2probe");
+    // No GET was held at the probe: the noop due then is dropped.
+    h.advance(UPGRADE_NOOP_DELAY);
+    assert_eq!(without_alarms(&h.tick()), vec![]);
+    h.advance(30);
     let (get, actions) = h.poll(&sid);
-    assert_eq!(actions, vec![payload(get, "6")]);
-    // With packets waiting, the GET carries them instead.
+    assert_eq!(alarms(&actions), vec![h.now + UPGRADE_NOOP_DELAY]);
+    h.advance(UPGRADE_NOOP_DELAY);
+    assert_eq!(without_alarms(&h.tick()), vec![payload(get, "6")]);
+    // With packets waiting, the GET carries them at once instead.
     h.engine.send(&sid, Data::Text("x".into()));
     let (get, actions) = h.poll(&sid);
     assert_eq!(actions, vec![payload(get, "4x")]);
+}
+
+#[test]
+fn packets_sent_during_the_upgrade_go_over_the_held_get() {
+    let mut h = Harness::default_config();
+    let (sid, _, _) = h.open_polling();
+    let (get, _) = h.poll(&sid);
+    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.ws_text(&sid, "2probe");
+    h.advance(UPGRADE_NOOP_DELAY / 2);
+    // Like the reference server, polling keeps working until the noop.
+    assert_eq!(h.send_text(&sid, "ack"), vec![payload(get, "4ack")]);
+    h.advance(UPGRADE_NOOP_DELAY);
+    assert_eq!(
+        without_alarms(&h.tick()),
+        vec![],
+        "no noop without a held GET"
+    );
+    let actions = h.ws_text(&sid, "5");
+    assert!(
+        answers(&actions, get).is_empty(),
+        "the GET was answered once"
+    );
+    assert!(ws_texts(&actions, &sid).is_empty(), "nothing is sent twice");
+    assert_eq!(h.engine.transport_of(&sid), Some(Transport::WebSocket));
 }
 
 #[test]
@@ -1223,7 +1312,7 @@ fn the_upgrade_packet_answers_a_get_still_held() {
     // Sent but not flushed yet: the GET is still held when the probe arrives.
     h.engine.send(&sid, Data::Text("x".into()));
     assert_eq!(
-        h.ws_text(&sid, "2probe"),
+        without_alarms(&h.ws_text(&sid, "2probe")),
         vec![ws_text_frame(&sid, "3probe")]
     );
     let actions = h.ws_text(&sid, "5");
@@ -2109,7 +2198,9 @@ fn arbitrary_input_never_panics_and_keeps_the_books_straight() {
             3 | 4 => {
                 next_req += 1;
                 ledger.issue(next_req);
-                let actions = engine.post(now, &sid, next_req, &odd_bytes(&mut rng));
+                let content_type =
+                    [None, Some("text/plain"), Some("application/octet-stream")][rng.below(3)];
+                let actions = engine.post(now, &sid, next_req, content_type, &odd_bytes(&mut rng));
                 assert!(
                     !answers(&actions, next_req).is_empty(),
                     "a POST is always answered at once"
@@ -2148,7 +2239,10 @@ fn arbitrary_input_never_panics_and_keeps_the_books_straight() {
                     websocket_upgrade: rng.below(2) == 0,
                 };
                 match engine.classify(&info) {
-                    Ok(Route::Poll(s)) | Ok(Route::Post(s)) | Ok(Route::Upgrade(s)) => {
+                    Ok(Route::Poll(s))
+                    | Ok(Route::Post(s))
+                    | Ok(Route::Upgrade(s))
+                    | Ok(Route::CloseAtOnce(s)) => {
                         assert!(engine.has_session(&s));
                         assert_eq!(Some(s.as_str()), info.sid);
                     }

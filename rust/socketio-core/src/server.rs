@@ -317,8 +317,15 @@ impl SocketServer {
     }
 
     /// See [`Engine::post`].
-    pub fn post(&mut self, now: u64, sid: &str, req: ReqId, body: &[u8]) -> Vec<Action> {
-        let a = self.engine.post(now, sid, req, body);
+    pub fn post(
+        &mut self,
+        now: u64,
+        sid: &str,
+        req: ReqId,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Vec<Action> {
+        let a = self.engine.post(now, sid, req, content_type, body);
         self.process(now, a)
     }
 

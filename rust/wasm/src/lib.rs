@@ -132,6 +132,10 @@ fn classified(result: Result<Route, RequestError>) -> JsValue {
             set(&obj, "route", "upgrade".into());
             set(&obj, "sid", s.into());
         }
+        Ok(Route::CloseAtOnce(s)) => {
+            set(&obj, "route", "closeAtOnce".into());
+            set(&obj, "sid", s.into());
+        }
         Err(e) => set(&obj, "error", error_value(e)),
     }
     obj.into()

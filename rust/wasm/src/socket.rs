@@ -280,9 +280,20 @@ impl SocketCore {
         to_js(&self.server.poll(now_ms(now), sid, req))
     }
 
-    /// A long-polling POST.
-    pub fn post(&mut self, now: f64, sid: &str, req: u32, body: &[u8]) -> JsValue {
-        to_js(&self.server.post(now_ms(now), sid, req, body))
+    /// A long-polling POST with its `Content-Type` header and body.
+    pub fn post(
+        &mut self,
+        now: f64,
+        sid: &str,
+        req: u32,
+        content_type: Option<String>,
+        body: &[u8],
+    ) -> JsValue {
+        to_js(
+            &self
+                .server
+                .post(now_ms(now), sid, req, content_type.as_deref(), body),
+        )
     }
 
     /// Starts an upgrade of `sid` to WebSocket: actions, or `{ error }`.

@@ -84,7 +84,7 @@ impl Harness {
     /// Sends a long-polling POST for `sid`.
     pub fn post(&mut self, sid: &str, body: &[u8]) -> (ReqId, Vec<Action>) {
         let req = self.req();
-        let actions = self.engine.post(self.now, sid, req, body);
+        let actions = self.engine.post(self.now, sid, req, None, body);
         (req, actions)
     }
 

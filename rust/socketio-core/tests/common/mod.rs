@@ -146,7 +146,7 @@ impl Harness {
     /// A long-polling POST with a raw body; returns its id and the actions.
     pub fn post_raw(&mut self, sid: &str, body: &[u8]) -> (ReqId, Vec<Action>) {
         let req = self.req();
-        let actions = self.server.post(self.now, sid, req, body);
+        let actions = self.server.post(self.now, sid, req, None, body);
         let actions = self.drive(actions);
         checked(&actions);
         (req, actions)
