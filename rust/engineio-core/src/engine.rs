@@ -232,10 +232,10 @@ struct Session {
 
 impl Session {
     fn next_deadline(&self) -> u64 {
-        let mut t = self.next_ping_at;
-        if let Some(d) = self.pong_deadline {
-            t = t.min(d);
-        }
+        // While a pong is awaited no ping is due: with a pingTimeout longer than
+        // the pingInterval, the next ping time passes first and would ask for
+        // alarms in the past, one after another, until the deadline.
+        let mut t = self.pong_deadline.unwrap_or(self.next_ping_at);
         if let Some(d) = self.upgrade_deadline {
             t = t.min(d);
         }

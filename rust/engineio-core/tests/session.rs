@@ -987,6 +987,37 @@ fn missing_pong_closes_a_websocket_session_at_the_deadline() {
 }
 
 #[test]
+fn an_unanswered_ping_waits_for_its_deadline_when_the_timeout_outlasts_the_interval() {
+    // pingTimeout longer than pingInterval: while the pong is awaited, the next
+    // ping time passes without a ping, and must not ask for alarms in the past
+    // (an alarm storm) until the deadline.
+    let mut h = Harness::new(EngineConfig {
+        ping_interval: 1_000,
+        ping_timeout: 2_000,
+        ..EngineConfig::default()
+    });
+    let (sid, _) = h.open_ws();
+    h.advance(1_000);
+    let pinged_at = h.now;
+    let actions = h.tick();
+    assert_eq!(ws_texts(&actions, &sid), vec!["2".to_owned()]);
+    assert_eq!(alarms(&actions), vec![pinged_at + 2_000]);
+    // A tick in between (another session's deadline) keeps the deadline.
+    h.advance(1_200);
+    let actions = h.tick();
+    assert_eq!(without_alarms(&actions), vec![]);
+    assert_eq!(alarms(&actions), vec![pinged_at + 2_000]);
+    h.now = pinged_at + 2_000;
+    assert_eq!(
+        h.tick(),
+        vec![
+            ws_close(&sid, 1000, "ping timeout"),
+            closed(&sid, CloseReason::PingTimeout),
+        ]
+    );
+}
+
+#[test]
 fn overdue_polling_session_is_closed_by_a_late_get() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
