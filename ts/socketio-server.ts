@@ -290,8 +290,12 @@ export class SocketIoServer<
         if (!socket || saved === undefined || !socket.connected) continue;
         const now = stringify(socket.data ?? {});
         if (now !== saved) {
-          this.#store.setData(touched, now);
-          this.#savedData.set(touched, now);
+          try {
+            this.#store.setData(touched, now);
+            this.#savedData.set(touched, now);
+          } catch (error) {
+            console.error(`socket.io-durable: socket.data of ${touched} was not saved:`, error);
+          }
         }
       }
       this.#touched.clear();

@@ -25,6 +25,17 @@ describe.each(MODES)("/sio/ with socket.io-client ($name)", (mode) => {
     return client;
   }
 
+  it("connects even when storing the socket fails (a storage error mid-batch)", async () => {
+    // socket.data set by the middleware is too large for a SQLite row: over WebSocket,
+    // where sockets are stored, the write fails; the CONNECT answer must still go out.
+    const client = clients.create("sio", "/", { mode, auth: { unstorable: true } });
+    await client.connected();
+    const welcome = (await client.next1("welcome")) as Welcome;
+    expect(welcome.id).toBe(client.id);
+    const other = await connect();
+    expect(other.id).not.toBe(client.id);
+  });
+
   it("describes the handshake in welcome", async () => {
     const tag = uid();
     const auth = { name: `alice-${tag}`, extra: [1, { two: 2 }] };

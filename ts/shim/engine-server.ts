@@ -59,6 +59,11 @@ function randomBytes(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(15));
 }
 
+/** Logs an exception that escaped a runtime entry point of the object. */
+function logFailure(entry: string, error: unknown): void {
+  console.error(`socket.io-durable: ${entry} failed:`, error);
+}
+
 function jsonError(status: number, body: string, headers: Headers): Response {
   headers.set("Content-Type", "application/json");
   return new Response(body, { status, headers });
@@ -169,6 +174,15 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
   // ---- runtime entry points -------------------------------------------------------
 
   override async fetch(request: Request): Promise<Response> {
+    try {
+      return await this.handleFetch(request);
+    } catch (error) {
+      logFailure("fetch", error);
+      return new Response("Internal Server Error", { status: 500 });
+    }
+  }
+
+  private async handleFetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (!matchesPath(url.pathname, this.path)) return this.onOtherRequest(request);
     const cors = this.engineOptions.cors;
@@ -248,15 +262,19 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const sid = this.sessionOf(ws, message === "3");
-    if (sid === null) return;
-    const now = Date.now();
-    const actions =
-      typeof message === "string"
-        ? this.core.wsText(now, sid, message)
-        : this.core.wsBinary(now, sid, new Uint8Array(message));
-    this.run(actions);
-    this.queueFlush();
+    try {
+      const sid = this.sessionOf(ws, message === "3");
+      if (sid === null) return;
+      const now = Date.now();
+      const actions =
+        typeof message === "string"
+          ? this.core.wsText(now, sid, message)
+          : this.core.wsBinary(now, sid, new Uint8Array(message));
+      this.run(actions);
+      this.queueFlush();
+    } catch (error) {
+      logFailure("webSocketMessage", error);
+    }
   }
 
   override async webSocketClose(
@@ -265,7 +283,11 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
     _reason: string,
     _wasClean: boolean,
   ): Promise<void> {
-    this.socketGone(ws, false);
+    try {
+      this.socketGone(ws, false);
+    } catch (error) {
+      logFailure("webSocketClose", error);
+    }
     try {
       ws.close();
     } catch {
@@ -274,13 +296,21 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
   }
 
   override async webSocketError(ws: WebSocket, _error: unknown): Promise<void> {
-    this.socketGone(ws, true);
+    try {
+      this.socketGone(ws, true);
+    } catch (error) {
+      logFailure("webSocketError", error);
+    }
   }
 
   override async alarm(): Promise<void> {
-    const now = Date.now();
-    this.restoreAll(now);
-    this.run(this.core.tick(now));
+    try {
+      const now = Date.now();
+      this.restoreAll(now);
+      this.run(this.core.tick(now));
+    } catch (error) {
+      logFailure("alarm", error);
+    }
   }
 
   // ---- internals ------------------------------------------------------------------
@@ -387,90 +417,107 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
     this.flushQueued = true;
     queueMicrotask(() => {
       this.flushQueued = false;
-      this.run(this.core.flush());
+      try {
+        this.run(this.core.flush());
+      } catch (error) {
+        logFailure("flush", error);
+      }
     });
   }
 
-  /** Carries out core actions in order. */
+  /**
+   * Carries out core actions in order. An action that throws (a storage error, say) is
+   * logged and the rest of the batch still runs: the core has already moved on, so
+   * dropping the remaining actions (a CONNECT answer, a close) would leave clients and
+   * the core out of step.
+   */
   protected run(actions: CoreAction[]): void {
     for (const a of actions) {
-      switch (a.type) {
-        case "opened": {
-          if (a.transport === "websocket" && this.handshakeSocket) {
-            const ws = this.handshakeSocket;
-            this.handshakeSocket = null;
-            this.ctx.acceptWebSocket(ws, [a.sid]);
-            ws.serializeAttachment({ sid: a.sid } satisfies Attachment);
-            this.sockets.set(a.sid, ws);
-          }
-          if (this.handshakeRequest) this.onEngineOpen(a.sid, this.handshakeRequest);
-          break;
+      try {
+        this.runAction(a);
+      } catch (error) {
+        logFailure(`the "${a.type}" action`, error);
+      }
+    }
+  }
+
+  private runAction(a: CoreAction): void {
+    switch (a.type) {
+      case "opened": {
+        if (a.transport === "websocket" && this.handshakeSocket) {
+          const ws = this.handshakeSocket;
+          this.handshakeSocket = null;
+          this.ctx.acceptWebSocket(ws, [a.sid]);
+          ws.serializeAttachment({ sid: a.sid } satisfies Attachment);
+          this.sockets.set(a.sid, ws);
         }
-        case "message":
-          this.onEngineMessage(a.sid, a.text ?? a.binary ?? "");
-          break;
-        case "closed":
-          this.sockets.delete(a.sid);
-          this.onEngineClose(a.sid, a.reason as EngineCloseReason);
-          break;
-        case "respond": {
-          const h = this.held.get(a.req);
-          if (!h) break;
-          this.held.delete(a.req);
-          if (a.contentType) h.headers.set("Content-Type", a.contentType);
-          h.resolve(new Response(a.body || null, { status: a.status, headers: h.headers }));
-          break;
+        if (this.handshakeRequest) this.onEngineOpen(a.sid, this.handshakeRequest);
+        break;
+      }
+      case "message":
+        this.onEngineMessage(a.sid, a.text ?? a.binary ?? "");
+        break;
+      case "closed":
+        this.sockets.delete(a.sid);
+        this.onEngineClose(a.sid, a.reason as EngineCloseReason);
+        break;
+      case "respond": {
+        const h = this.held.get(a.req);
+        if (!h) break;
+        this.held.delete(a.req);
+        if (a.contentType) h.headers.set("Content-Type", a.contentType);
+        h.resolve(new Response(a.body || null, { status: a.status, headers: h.headers }));
+        break;
+      }
+      case "wsSend": {
+        const ws = this.socketFor(a.sid);
+        try {
+          ws?.send(a.text ?? a.binary ?? "");
+        } catch {
+          // the socket is closing; its close event ends the session
         }
-        case "wsSend": {
-          const ws = this.socketFor(a.sid);
+        break;
+      }
+      case "wsSendMany": {
+        const frame = a.text ?? a.binary ?? "";
+        for (const sid of a.sids) {
           try {
-            ws?.send(a.text ?? a.binary ?? "");
+            this.socketFor(sid)?.send(frame);
           } catch {
             // the socket is closing; its close event ends the session
           }
-          break;
         }
-        case "wsSendMany": {
-          const frame = a.text ?? a.binary ?? "";
-          for (const sid of a.sids) {
-            try {
-              this.socketFor(sid)?.send(frame);
-            } catch {
-              // the socket is closing; its close event ends the session
-            }
-          }
-          break;
-        }
-        case "wsClose": {
-          const ws = this.socketFor(a.sid);
-          this.sockets.delete(a.sid);
-          if (ws) {
-            // Detach first so that the close event of this socket is not taken for
-            // the close of a later transport of the same session.
-            ws.serializeAttachment({ sid: "" } satisfies Attachment);
-            try {
-              ws.close(a.code, a.reason);
-            } catch {
-              // already closed
-            }
-          }
-          break;
-        }
-        case "persist": {
-          const ws = this.socketFor(a.sid);
-          ws?.serializeAttachment({
-            sid: a.sid,
-            nextPingAt: a.nextPingAt,
-            pongDeadline: a.pongDeadline,
-          } satisfies Attachment);
-          break;
-        }
-        case "setAlarm":
-          void this.ctx.storage.setAlarm(a.at);
-          break;
-        default:
-          this.onSocketAction(a);
+        break;
       }
+      case "wsClose": {
+        const ws = this.socketFor(a.sid);
+        this.sockets.delete(a.sid);
+        if (ws) {
+          // Detach first so that the close event of this socket is not taken for
+          // the close of a later transport of the same session.
+          ws.serializeAttachment({ sid: "" } satisfies Attachment);
+          try {
+            ws.close(a.code, a.reason);
+          } catch {
+            // already closed
+          }
+        }
+        break;
+      }
+      case "persist": {
+        const ws = this.socketFor(a.sid);
+        ws?.serializeAttachment({
+          sid: a.sid,
+          nextPingAt: a.nextPingAt,
+          pongDeadline: a.pongDeadline,
+        } satisfies Attachment);
+        break;
+      }
+      case "setAlarm":
+        void this.ctx.storage.setAlarm(a.at);
+        break;
+      default:
+        this.onSocketAction(a);
     }
   }
 }
