@@ -124,6 +124,22 @@ describe("heartbeat", () => {
     await waitForClientsCount("engine.io", 0);
   });
 
+  it("ends the connection with the close frame on ping timeout once the client has spoken", async () => {
+    // The runtime ends a WebSocket closed from the alarm at once when the socket has
+    // delivered a message (every Socket.IO client sends CONNECT); see "Known runtime
+    // behaviour" in docs/ARCHITECTURE.md for one that never did.
+    const { client } = await openWebSocket("engine.io");
+    resources.ws(client);
+    client.send("4hello");
+    expect(await client.next()).toBe("4hello");
+    expect(await client.next(PING_INTERVAL + 2_000)).toBe("2");
+    await client.waitClosing(PING_TIMEOUT + 2_000);
+    const closingAt = Date.now();
+    // Not the runtime's ~10 s cleanup: the client's close event follows the frame.
+    await client.waitClosed(3_000);
+    expect(Date.now() - closingAt).toBeLessThan(3_000);
+  });
+
   it("a pong-less connection times out while a pong-answering one on the same mount stays", async () => {
     const { client: silent } = await openWebSocket("engine.io");
     resources.ws(silent);
