@@ -24,6 +24,9 @@ pub enum ParseError {
     BadAckId,
     /// The payload is not valid JSON.
     InvalidJson,
+    /// The payload is valid JSON nested deeper than
+    /// [`MAX_PAYLOAD_DEPTH`](crate::MAX_PAYLOAD_DEPTH).
+    TooDeep,
     /// The payload is valid JSON of the wrong shape for this packet type
     /// (e.g. an event that is not a non-empty array).
     InvalidPayload(PacketKind),
@@ -47,6 +50,7 @@ impl fmt::Display for ParseError {
             ParseError::TooManyAttachments => f.write_str("too many attachments"),
             ParseError::BadAckId => f.write_str("invalid acknowledgement id"),
             ParseError::InvalidJson => f.write_str("invalid JSON payload"),
+            ParseError::TooDeep => f.write_str("payload nested too deeply"),
             ParseError::InvalidPayload(kind) => write!(f, "invalid payload for {kind} packet"),
             ParseError::ReservedEventName => f.write_str("reserved event name"),
             ParseError::MissingPayload(kind) => write!(f, "missing payload for {kind} packet"),
@@ -74,6 +78,7 @@ impl ParseError {
             ParseError::Empty
             | ParseError::BadAckId
             | ParseError::InvalidJson
+            | ParseError::TooDeep
             | ParseError::InvalidPayload(_)
             | ParseError::ReservedEventName
             | ParseError::MissingPayload(_) => "invalid payload",

@@ -1,11 +1,12 @@
 //! Payload validation: is the text valid JSON, and of the shape the packet
 //! kind expects?
 //!
-//! Nothing is built: the payload is scanned once, values are skipped, and
-//! only the first element of an array (the event name) is looked at. The
-//! skipping does not recurse, so deep nesting cannot exhaust the stack, and
-//! like `JSON.parse` it accepts lone surrogate escapes and numbers of any
-//! magnitude.
+//! Nothing is built: the payload is validated in one pass, values are
+//! skipped, and only the first element of an array (the event name) is
+//! looked at. Like `JSON.parse` it accepts lone surrogate escapes and numbers
+//! of any magnitude. The skipping does not recurse, so deep nesting cannot
+//! exhaust the stack here; a second pass then refuses payloads nested deeper
+//! than [`MAX_PAYLOAD_DEPTH`], which the JavaScript side could not handle.
 
 use std::fmt;
 
@@ -14,6 +15,24 @@ use serde_json::value::RawValue;
 
 use crate::error::ParseError;
 use crate::packet::{is_reserved_event, PacketKind};
+
+/// How deeply arrays and objects may nest in a payload, its outermost array
+/// or object counting as level 1: in `2["ev",[[1]]]` the argument `[[1]]`
+/// sits at levels 2 and 3. A deeper payload is refused with
+/// [`ParseError::TooDeep`], like any malformed packet.
+///
+/// The payload is handed to JavaScript, where `JSON.parse` copes with any
+/// depth but most code that walks the result recurses: V8's `JSON.stringify`
+/// and `structuredClone`, the placeholder restoring of binary packets, and
+/// application code. In Node 20 they throw `RangeError` somewhere between
+/// about 3,000 and 10,000 levels with the default stack, and from about 800
+/// levels with a quarter of it; 100 keeps far below that, even for code that
+/// starts with a deep stack. It is the default of Ruby's JSON parser, lies
+/// below serde_json's recursion limit (127 levels), and matches the depth to
+/// which the JavaScript encoder scans arguments for binary data, so a
+/// received value can be emitted again as it is. Application data rarely
+/// nests beyond a few dozen levels.
+pub const MAX_PAYLOAD_DEPTH: usize = 100;
 
 /// The top-level shape of a payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +89,49 @@ fn is_json_whitespace(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-/// Validates `payload` as one JSON value and tells its shape.
+/// Validates `payload` as one JSON value nested at most
+/// [`MAX_PAYLOAD_DEPTH`] deep, and tells its shape.
 fn shape_of(payload: &str) -> Result<Shape, ParseError> {
+    let shape = json_shape_of(payload)?;
+    if nests_deeper_than(payload.as_bytes(), MAX_PAYLOAD_DEPTH) {
+        return Err(ParseError::TooDeep);
+    }
+    Ok(shape)
+}
+
+/// Whether arrays and objects nest more than `max` levels deep in `json`.
+/// Brackets inside strings do not count. Meant for text already validated as
+/// JSON (on other text the answer means nothing, but it never panics).
+fn nests_deeper_than(json: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&b) = json.get(i) {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            // Skip the string, up to the first quote no backslash escapes.
+            b'"' => loop {
+                i += 1;
+                match json.get(i) {
+                    None | Some(b'"') => break,
+                    Some(b'\\') => i += 1,
+                    Some(_) => {}
+                }
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Validates `payload` as one JSON value, of any depth, and tells its shape.
+fn json_shape_of(payload: &str) -> Result<Shape, ParseError> {
     let lead = payload.bytes().find(|&b| !is_json_whitespace(b));
     match lead {
         Some(b'[') => {
@@ -171,6 +231,21 @@ mod tests {
         ] {
             assert_eq!(shape_of(text), Err(ParseError::InvalidJson), "{text:?}");
         }
+    }
+
+    #[test]
+    fn nesting_depth() {
+        assert!(!nests_deeper_than(b"1", 0));
+        assert!(nests_deeper_than(b"[]", 0));
+        assert!(!nests_deeper_than(b"[[],{},[{}]]", 3));
+        assert!(nests_deeper_than(b"[[],{},[{}]]", 2));
+        assert!(!nests_deeper_than(br#"{"[[[[":"{{{{"}"#, 1));
+        assert!(!nests_deeper_than(br#"["\"[[[["]"#, 1));
+        assert!(nests_deeper_than(br#"["\\",[[]]]"#, 2));
+        // Malformed text gets some answer, and no panic.
+        assert!(!nests_deeper_than(b"]]]]", 0));
+        assert!(!nests_deeper_than(br#"["abc\"#, 1));
+        assert!(!nests_deeper_than(br#"""#, 0));
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod server;
 
 pub use decoder::{Complete, Decoder};
 pub use error::ParseError;
+pub use json::MAX_PAYLOAD_DEPTH;
 pub use packet::{
     encode_frame, encode_header, header_len, is_reserved_event, Packet, PacketKind,
     DEFAULT_MAX_ATTACHMENTS, RESERVED_EVENTS,

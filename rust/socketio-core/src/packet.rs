@@ -342,6 +342,7 @@ fn push_decimal(mut n: u64, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MAX_PAYLOAD_DEPTH;
 
     fn packet(
         kind: PacketKind,
@@ -604,15 +605,108 @@ mod tests {
         ok(r#"2["\ud800"]"#);
         ok(r#"2["a","\udc00x"]"#);
         ok(r#"4"\ud800""#);
-        // Deep nesting is not limited by a recursion depth.
-        let deep = format!("3[{}{}]", "[".repeat(10_000), "]".repeat(10_000));
-        ok(&deep);
-        let deep = format!(
-            "2[\"a\",{}1{}]",
-            "{\"k\":".repeat(10_000),
-            "}".repeat(10_000)
+    }
+
+    /// `levels` arrays around `inner`, `[[...inner...]]`.
+    fn arrays(levels: usize, inner: &str) -> String {
+        format!("{}{inner}{}", "[".repeat(levels), "]".repeat(levels))
+    }
+
+    /// `levels` objects around `inner`, `{"k":{"k":...inner...}}`.
+    fn objects(levels: usize, inner: &str) -> String {
+        format!("{}{inner}{}", r#"{"k":"#.repeat(levels), "}".repeat(levels))
+    }
+
+    /// Arrays and objects alternating, `levels` in all, around `inner`.
+    fn mixed(levels: usize, inner: &str) -> String {
+        (0..levels).fold(inner.to_owned(), |acc, i| {
+            if i % 2 == 0 {
+                format!("[{acc}]")
+            } else {
+                format!(r#"{{"k":{acc}}}"#)
+            }
+        })
+    }
+
+    #[test]
+    fn payloads_nested_up_to_the_limit_are_accepted() {
+        // The event array is the first level: its arguments get one less.
+        let arg = MAX_PAYLOAD_DEPTH - 1;
+        for nested in [arrays(arg, "1"), objects(arg, "1"), mixed(arg, "1")] {
+            let text = format!(r#"2["ev",{nested}]"#);
+            assert_eq!(ok(&text).data.as_deref(), Some(&text[1..]));
+        }
+        ok(&format!("3{}", arrays(MAX_PAYLOAD_DEPTH, "")));
+        ok(&format!("0{}", objects(MAX_PAYLOAD_DEPTH - 1, "{}")));
+        ok(&format!(
+            "51-[\"ev\",{}]",
+            arrays(arg - 1, r#"{"_placeholder":true,"num":0}"#)
+        ));
+    }
+
+    #[test]
+    fn payloads_nested_deeper_than_the_limit_are_refused() {
+        use ParseError::TooDeep;
+        let arg = MAX_PAYLOAD_DEPTH;
+        for nested in [arrays(arg, "1"), objects(arg, "1"), mixed(arg, "1")] {
+            assert_eq!(err(&format!(r#"2["ev",{nested}]"#)), TooDeep, "{nested}");
+            assert_eq!(err(&format!(r#"2/admin,7["ev",{nested}]"#)), TooDeep);
+        }
+        assert_eq!(
+            err(&format!("3{}", arrays(MAX_PAYLOAD_DEPTH + 1, ""))),
+            TooDeep
         );
-        ok(&deep);
+        assert_eq!(
+            err(&format!("0{}", objects(MAX_PAYLOAD_DEPTH, "{}"))),
+            TooDeep
+        );
+        assert_eq!(
+            err(&format!("4{}", objects(MAX_PAYLOAD_DEPTH, "{}"))),
+            TooDeep
+        );
+        assert_eq!(
+            err(&format!(
+                "61-{}",
+                arrays(MAX_PAYLOAD_DEPTH, r#"{"_placeholder":true,"num":0}"#)
+            )),
+            TooDeep
+        );
+        // The deep part need not be the first argument, nor the last.
+        assert_eq!(
+            err(&format!(r#"2["ev",1,{},"x"]"#, mixed(arg, "null"))),
+            TooDeep
+        );
+        // 10,000 levels, which JavaScript code walking the value cannot handle.
+        for nested in [
+            arrays(10_000, ""),
+            objects(10_000, "1"),
+            mixed(10_000, "true"),
+        ] {
+            assert_eq!(err(&format!(r#"2["ev",{nested}]"#)), TooDeep);
+            assert_eq!(err(&format!("3[{nested}]")), TooDeep);
+        }
+        // Also when the deep value is the event name's slot.
+        assert_eq!(err(&format!("2[{}]", arrays(10_000, ""))), TooDeep);
+        // Too deep and malformed: refused either way.
+        assert!(Packet::decode(&format!("2[\"ev\",{}", "[".repeat(10_000))).is_err());
+    }
+
+    #[test]
+    fn brackets_inside_strings_are_not_nesting() {
+        let deep_text = "[{".repeat(10_000);
+        ok(&format!(r#"2["{deep_text}","{deep_text}"]"#));
+        ok(&format!(r#"2["ev",{{"{deep_text}":"]]]]"}}]"#));
+        // An escaped quote does not end the string; an escaped backslash does
+        // not escape the quote after it.
+        ok(&format!(r#"2["ev","\"{deep_text}"]"#));
+        ok(&format!(r#"2["\\",{}]"#, arrays(MAX_PAYLOAD_DEPTH - 1, "")));
+        assert_eq!(
+            err(&format!(r#"2["\\",{}]"#, arrays(MAX_PAYLOAD_DEPTH, ""))),
+            ParseError::TooDeep
+        );
+        // A string holding brackets, at the deepest level allowed.
+        let nested = arrays(MAX_PAYLOAD_DEPTH - 1, r#""[[[[{{{{""#);
+        ok(&format!(r#"2["ev",{nested}]"#));
     }
 
     #[test]

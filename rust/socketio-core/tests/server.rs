@@ -12,7 +12,7 @@ use common::*;
 use engineio_core::{
     Action as EngineAction, CloseReason, EngineConfig, Frame, RequestError, Snapshot, Transport,
 };
-use socketio_core::{Action, DisconnectReason, SocketConfig};
+use socketio_core::{Action, DisconnectReason, SocketConfig, MAX_PAYLOAD_DEPTH};
 
 const PLACEHOLDER_0: &str = r#"{"_placeholder":true,"num":0}"#;
 const PLACEHOLDER_1: &str = r#"{"_placeholder":true,"num":1}"#;
@@ -1532,6 +1532,48 @@ fn undecodable_packets_close_the_connection() {
             if !polling {
                 assert!(actions.contains(&ws_close_action(&closes(&actions)[0].0, 1000, "")));
             }
+        }
+    }
+}
+
+#[test]
+fn payloads_nested_too_deeply_close_the_connection_like_malformed_ones() {
+    let arrays = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+    let objects = |levels: usize| format!("{}1{}", r#"{"a":"#.repeat(levels), "}".repeat(levels));
+    // The event array is the first level.
+    let at_limit = format!(r#"2["ev",{}]"#, arrays(MAX_PAYLOAD_DEPTH - 1));
+    let too_deep = [
+        format!(r#"2["ev",{}]"#, arrays(MAX_PAYLOAD_DEPTH)),
+        format!(r#"2["ev",{}]"#, objects(MAX_PAYLOAD_DEPTH)),
+        format!(r#"2["ev",{}]"#, arrays(10_000)),
+        format!("3[{}]", objects(10_000)),
+    ];
+    for polling in [false, true] {
+        let mut h = Harness::default_config();
+        let (sid, id) = if polling {
+            h.polling_socket("/")
+        } else {
+            h.ws_socket("/")
+        };
+        let actions = h.send(&sid, &at_limit);
+        assert!(actions.contains(&event_action(&id, &at_limit[1..], None, &[])));
+        assert!(closes(&actions).is_empty());
+
+        // Exactly what a malformed packet gets: an `error` for each socket,
+        // then the connection closed.
+        let malformed = check_violation(&[In::Text("2abc")], polling);
+        assert!(malformed.contains(&Action::Error {
+            socket_id: disconnects(&malformed)[0].0.clone(),
+            message: "invalid payload".into(),
+        }));
+        for text in &too_deep {
+            let text: &'static str = Box::leak(text.clone().into_boxed_str());
+            assert_eq!(
+                check_violation(&[In::Text(text)], polling),
+                malformed,
+                "{}",
+                &text[..20]
+            );
         }
     }
 }
