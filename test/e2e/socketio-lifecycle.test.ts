@@ -185,6 +185,25 @@ describe("heartbeat and raw sessions", () => {
     expect(raw.ws.drain()).toEqual(['42["socket-error","invalid payload"]']);
   });
 
+  it('an event nested past the depth limit is a malformed packet → "forced close", others unharmed', async () => {
+    const watcher = await observer();
+    const witness = await clients.raw("sio");
+    await witness.connect("/");
+    expect((await witness.nextText()).startsWith('42["welcome",')).toBe(true);
+    const raw = await clients.raw("sio");
+    const id = await raw.connect("/");
+    expect((await raw.nextText()).startsWith('42["welcome",')).toBe(true);
+    const deep = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;
+    raw.send(`42["echo",${deep}]`);
+    expect(await goneOf(watcher, id)).toEqual({ id, reason: "forced close", rooms: [id] });
+    await raw.waitClosed(3_000);
+    expect(raw.ws.drain()).toEqual(['42["socket-error","invalid payload"]']);
+    // 100 levels, the outer array counting as one, are accepted.
+    const ok = `${"[".repeat(98)}1${"]".repeat(98)}`;
+    witness.send(`421["echo-ack",${ok}]`);
+    expect(await witness.nextText()).toBe(`431[${ok}]`);
+  });
+
   it('an invalid Engine.IO packet → "parse error"', async () => {
     const watcher = await observer();
     const raw = await clients.raw("sio");
