@@ -3,7 +3,7 @@
 //!
 //! Each target checks that no input panics and that whatever decodes encodes
 //! to something that decodes to the same packets. `cargo test` runs each on
-//! a few thousand inputs from a fixed seed; `npm run fuzz` (or
+//! a fixed number of inputs from a fixed seed; `npm run fuzz` (or
 //! `FUZZ_SECONDS=600 cargo test --release -p engineio-core --test fuzz --
 //! --nocapture --test-threads=1`) runs each for that many seconds. See
 //! `rust/fuzz-support`.

@@ -5,8 +5,8 @@
 //! Each target checks that no input panics and that whatever decodes encodes
 //! to a frame that decodes to the same packet; the reassembly and the JSON
 //! validator are also checked against a simple model of what they should
-//! answer. `cargo test` runs each on a few thousand inputs from a fixed seed;
-//! `npm run fuzz` (or `FUZZ_SECONDS=600 cargo test --release -p
+//! answer. `cargo test` runs each on a fixed number of inputs from a fixed
+//! seed; `npm run fuzz` (or `FUZZ_SECONDS=600 cargo test --release -p
 //! socketio-core --test fuzz -- --nocapture --test-threads=1`) runs each for
 //! that many seconds. See `rust/fuzz-support`.
 
