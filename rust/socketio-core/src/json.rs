@@ -29,9 +29,10 @@ use crate::packet::{is_reserved_event, PacketKind};
 /// levels with a quarter of it; 100 keeps far below that, even for code that
 /// starts with a deep stack. It is the default of Ruby's JSON parser, lies
 /// below serde_json's recursion limit (127 levels), and matches the depth to
-/// which the JavaScript encoder scans arguments for binary data, so a
-/// received value can be emitted again as it is. Application data rarely
-/// nests beyond a few dozen levels.
+/// which the JavaScript encoder scans arguments for binary data
+/// (`MAX_SCAN_DEPTH` in `ts/api/codec.ts`), so a received value emitted
+/// again stays on its fast path. Application data rarely nests beyond a few
+/// dozen levels.
 pub const MAX_PAYLOAD_DEPTH: usize = 100;
 
 /// The top-level shape of a payload.
