@@ -4,8 +4,8 @@
 //
 // Requests:  { id, cmd, args }   Replies: { id, ok: true, result } | { id, ok: false, error }
 //
-// Commands (see `commands` below): connect, echo, throughput, fanSetup, fanout, open,
-// wakePing, usage, closeAll.
+// Commands (see `commands` below): connect, echo, throughput, fanSetup, fanout, joins,
+// probeStart, probeStop, open, wakePing, usage, closeAll.
 
 import { io } from "socket.io-client";
 import WebSocket from "ws";
@@ -76,6 +76,11 @@ class SioConn {
 
   join(room) {
     return new Promise((resolve) => this.socket.emit("join", room, resolve));
+  }
+
+  /** Asks the server to join the `count` rooms `<prefix>0` … in one handler; resolves with its room count. */
+  joinMany(prefix, count) {
+    return new Promise((resolve) => this.socket.emit("join-many", prefix, count, resolve));
   }
 
   /** Asks the server to broadcast `payload` as `event` to `room`. */
@@ -211,6 +216,8 @@ let conns = [];
 let target = null;
 /** Fan-out: the emitter (not in the room) and the receivers. */
 let fan = null;
+/** The echo probe running on the first connection (see probeStart). */
+let probe = null;
 
 /**
  * Opens connections up to `total` with at most `concurrency` handshakes in flight.
@@ -347,6 +354,56 @@ const commands = {
       fan.counts.delete(seq);
     }
     return { times, seconds: (performance.now() - started) / 1000 };
+  },
+
+  /**
+   * The first connection joins `count` distinct rooms `<prefix>0` …: with `mode`
+   * "handler", one `join-many` event whose handler calls `socket.join` `count` times;
+   * with "events", `count` `join` events sent at once, each acknowledged. Resolves when
+   * the (last) acknowledgement is in.
+   */
+  async joins({ prefix, count, mode, timeoutMs = 120_000 }) {
+    const c = conns[0];
+    const t0 = performance.now();
+    let rooms = null;
+    if (mode === "handler") {
+      rooms = await withTimeout(c.joinMany(prefix, count), timeoutMs, "join-many");
+    } else {
+      const acks = [];
+      for (let i = 0; i < count; i++) acks.push(c.join(`${prefix}${i}`));
+      await withTimeout(Promise.all(acks), timeoutMs, `${count} join events`);
+    }
+    return { ms: performance.now() - t0, rooms };
+  },
+
+  /**
+   * Starts sequential echo round trips on the first connection, until probeStop: how
+   * long this client waits for the server while another client keeps it busy.
+   */
+  async probeStart() {
+    const c = conns[0];
+    const state = { stop: false, latencies: [], loop: null };
+    state.loop = (async () => {
+      let i = 0;
+      while (!state.stop) {
+        const t0 = performance.now();
+        await c.request({ ...PAYLOAD, seq: i++ });
+        state.latencies.push(performance.now() - t0);
+      }
+    })();
+    probe = state;
+    // One answer first, so that the probe is known to run.
+    while (state.latencies.length === 0) await sleep(5);
+    return {};
+  },
+
+  /** Stops the probe; returns its latencies (ms), the last one completed. */
+  async probeStop() {
+    const state = probe;
+    probe = null;
+    state.stop = true;
+    await withTimeout(state.loop, 120_000, "probe drain");
+    return { latencies: state.latencies };
   },
 
   /** Opens connections until there are `total` (or it stops: see openMany). */

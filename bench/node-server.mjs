@@ -20,6 +20,10 @@ io.on("connection", (socket) => {
     socket.join(room);
     ack?.();
   });
+  socket.on("join-many", (prefix, count, ack) => {
+    for (let i = 0; i < count; i++) socket.join(`${prefix}${i}`);
+    ack?.(socket.rooms.size);
+  });
   socket.on("cast", (room, event, payload, ack) => {
     io.to(room).emit(event, payload);
     ack?.();

@@ -38,7 +38,7 @@ const QUICK = argv.includes("--quick");
 const NO_CARGO = argv.includes("--no-cargo") || QUICK;
 const VIA_PROXY = argv.includes("--via-proxy");
 const onlyIndex = argv.indexOf("--only");
-/** Workloads to run (all by default): echo,throughput,fanout,connections,wake,idle,sizes,cargo. */
+/** Workloads to run (all by default): echo,throughput,fanout,joins,connections,wake,idle,sizes,cargo. */
 const ONLY = onlyIndex >= 0 ? new Set(argv[onlyIndex + 1].split(",")) : null;
 const wanted = (name) => !ONLY || ONLY.has(name);
 const jsonIndex = argv.indexOf("--json");
@@ -60,6 +60,7 @@ const SIZES = QUICK
       echo: { rounds: 2, perRound: 25, warmup: 10 },
       throughput: { clients: 5, rounds: 1, seconds: 1 },
       fanout: { receivers: 20, rounds: 2, perRound: 2 },
+      joins: { rooms: 100, rounds: 1 },
       connections: { steps: [10, 30], deadlineMs: [20_000, 20_000] },
       wake: { sizes: [2, 5], idleMs: 12_000 },
       idle: { sockets: 3 },
@@ -69,6 +70,7 @@ const SIZES = QUICK
       echo: { rounds: 5, perRound: 1_000, warmup: 200 },
       throughput: { clients: 100, rounds: 3, seconds: 4 },
       fanout: { receivers: 1_000, rounds: 4, perRound: 5 },
+      joins: { rooms: 10_000, rounds: 3 },
       connections: { steps: [1_000, 10_000], deadlineMs: [60_000, 180_000] },
       wake: { sizes: [10, 2_000], idleMs: 20_000 },
       idle: { sockets: 100 },
@@ -649,6 +651,7 @@ const R = {
   throughput: {},
   throughputNoDeflate: {},
   fanout: {},
+  joins: {},
   connections: {},
   connectionsNoDeflate: {},
   wake: {},
@@ -916,6 +919,79 @@ async function fanoutWorkload(ctx, servers) {
       otherCpuPct: (100 * (a.machineMs - a.cpuMs - a.clientCpuMs)) / (a.seconds * 1000),
     };
     if (s !== "node") R.cost[`fanout/${s}`] = { ...a.cost, units: a.times.length };
+  }
+}
+
+/** How a socket joins its rooms in the joins workload (see the `joins` client command). */
+const JOIN_MODES = ["handler", "events"];
+
+/**
+ * Joins: one socket joins `rooms` distinct rooms, in one handler that calls
+ * `socket.join` once per room, and with one `join` event per room sent at once; meanwhile
+ * a second client of the same server (its own process) makes sequential echo round
+ * trips, whose latency says how long the joins hold up everyone else. Each round uses
+ * new room names on the same socket. Only the Socket.IO servers: the bare echo has no
+ * rooms.
+ */
+async function joinsWorkload(ctx, servers) {
+  const { rooms, rounds } = SIZES.joins;
+  const joinServers = ["ours", "node"];
+  const clients = {};
+  const acc = {};
+  const doName = `joins-${RUN}`;
+  try {
+    for (const s of joinServers) {
+      clients[s] = {
+        joiner: new Client(ctx, `joins/${s}`),
+        observer: new Client(ctx, `joins-observer/${s}`),
+      };
+      for (const c of Object.values(clients[s])) {
+        await c.call("connect", { target: target(servers, s, doName) });
+        await c.call("echo", { count: 0, warmup: 20 });
+      }
+      acc[s] = {};
+      for (const mode of JOIN_MODES) {
+        acc[s][mode] = { joins: 0, ms: 0, cpuMs: 0, probe: [], cost: null, rooms: null };
+      }
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (const mode of JOIN_MODES) {
+        for (const s of joinServers) {
+          checkDeadline();
+          const { joiner, observer } = clients[s];
+          await observer.call("probeStart");
+          const m = await measured(servers, s, doName, "bench", () =>
+            joiner.call("joins", { prefix: `${mode}-${r}-`, count: rooms, mode }),
+          );
+          const { latencies } = await observer.call("probeStop");
+          const a = acc[s][mode];
+          a.joins += rooms;
+          a.ms += m.result.ms;
+          a.cpuMs += m.cpuMs;
+          a.probe.push(...latencies);
+          a.cost = addCost(a.cost, m.cost);
+          a.rooms = m.result.rooms ?? a.rooms;
+          // Let the server settle (the joins' storage, the probe) before the next one.
+          await waitIdle(serverPid(servers, s), 30_000);
+        }
+      }
+    }
+  } finally {
+    await Promise.all(Object.values(clients).flatMap((c) => [c.joiner.stop(), c.observer.stop()]));
+  }
+  for (const s of joinServers) {
+    R.joins[s] = {};
+    for (const mode of JOIN_MODES) {
+      const a = acc[s][mode];
+      R.joins[s][mode] = {
+        joinsPerSec: (a.joins * 1000) / a.ms,
+        msPerJoin: a.ms / a.joins,
+        serverCpuUsPerJoin: (a.cpuMs * 1000) / a.joins,
+        probe: { ...stats(a.probe), max: a.probe.length ? Math.max(...a.probe) : null },
+        rooms: a.rooms,
+      };
+      if (s !== "node") R.cost[`joins ${mode}/${s}`] = { ...a.cost, units: a.joins };
+    }
   }
 }
 
@@ -1230,6 +1306,27 @@ function tableRows() {
   row(fanName, "deliveries/s ↑", (s) => R.fanout[s].deliveriesPerSec);
   row(fanName, "server CPU µs per delivery ↓", (s) => R.fanout[s].serverCpuUsPerDelivery);
 
+  const J = SIZES.joins;
+  const joinsName = `joins (1 socket, ${fmt(J.rooms)} distinct rooms, ${J.rounds} round${J.rounds === 1 ? "" : "s"}; another client echoes meanwhile)`;
+  const jv = (s, mode, f) => (s === "bare" ? "n/a" : f(R.joins[s][mode]));
+  row(joinsName, `joins/s, one handler calling socket.join ${fmt(J.rooms)} times ↑`, (s) =>
+    jv(s, "handler", (j) => j.joinsPerSec),
+  );
+  row(joinsName, "… µs per join ↓", (s) => jv(s, "handler", (j) => j.msPerJoin * 1000));
+  row(joinsName, "… server CPU µs per join ↓", (s) =>
+    jv(s, "handler", (j) => j.serverCpuUsPerJoin),
+  );
+  row(joinsName, "… the other client's echo meanwhile, max ms ↓", (s) =>
+    jv(s, "handler", (j) => j.probe.max),
+  );
+  row(joinsName, `joins/s, ${fmt(J.rooms)} join events sent at once, each acked ↑`, (s) =>
+    jv(s, "events", (j) => j.joinsPerSec),
+  );
+  row(joinsName, "… server CPU µs per join ↓", (s) => jv(s, "events", (j) => j.serverCpuUsPerJoin));
+  row(joinsName, "… the other client's echo meanwhile, max ms ↓", (s) =>
+    jv(s, "events", (j) => j.probe.max),
+  );
+
   for (const [i, n] of SIZES.connections.steps.entries()) {
     const name = `connections (open ${fmt(n)})`;
     const st = (s) => R.connections[s].steps[i];
@@ -1314,6 +1411,17 @@ function tableRows() {
         ? Object.values(C(`fanout/${s}`).calls).reduce((a, b) => a + b, 0) / C(`fanout/${s}`).units
         : null,
   );
+  for (const mode of JOIN_MODES) {
+    const key = (s) => `joins ${mode}/${s}`;
+    const what = mode === "handler" ? "one handler" : "one event each";
+    row(costName, `storage calls / rows written per join (${what})`, (s) =>
+      s !== "ours"
+        ? "n/a"
+        : C(key(s))
+          ? `${fmt(Object.values(C(key(s)).calls).reduce((a, b) => a + b, 0) / C(key(s)).units, 3)} / ${fmt(per(key(s), "rowsWritten"), 3)}`
+          : null,
+    );
+  }
   const idleName = `idle (${SIZES.idle.sockets} sockets, default heartbeat), per minute`;
   const I = R.idle;
   const perMin = (v) => (I ? v / I.minutes : null);
@@ -1410,6 +1518,14 @@ function notes(servers) {
     }
     out.push(`${text}.`);
   }
+  for (const [s, modes] of Object.entries(R.joins)) {
+    const text = JOIN_MODES.map((mode) => {
+      const j = modes[mode];
+      const how = mode === "handler" ? "in one handler" : "one event each";
+      return `${how} ${fmt(j.msPerJoin * 1000)} µs per join, the other client's echo p50 ${fmt(j.probe.p50)} ms / max ${fmt(j.probe.max)} ms over ${fmt(j.probe.n)} round trips`;
+    }).join("; ");
+    out.push(`joins, ${LABEL[s]}: ${text}.`);
+  }
   for (const [key, w] of Object.entries(R.wake)) {
     const [s, size] = key.split("/");
     let text = `wake, ${LABEL[s]}, ${size} sockets: first reply ${fmt(w.ms)} ms after ${fmt(w.idleMs / 1000)} s idle, then ${fmt(w.warmMs)} ms awake`;
@@ -1473,7 +1589,10 @@ function versions(ctx) {
   };
   const rustc = (() => {
     try {
-      return toolchain.capture("rustc", ["--version"]).stdout.trim().replace(/^rustc /, "");
+      return toolchain
+        .capture("rustc", ["--version"])
+        .stdout.trim()
+        .replace(/^rustc /, "");
     } catch {
       return "?";
     }
@@ -1537,6 +1656,7 @@ API, no protocol, no WebAssembly) in the same \`wrangler dev\`. Generated by
 \`\`\`sh
 npm run bench              # full run (about 7 minutes); rewrites this file
 npm run bench -- --quick   # every workload at a tiny size (part of npm test)
+npm run bench -- --only joins   # one workload alone (writes no report unless --out)
 cargo bench -p socketio-core --bench core   # the core micro-benchmarks alone
 \`\`\`
 
@@ -1572,6 +1692,12 @@ WebSocket message), and starts \`bench/node-server.mjs\`. All of it listens on 1
   one after the other. Wake: the sockets stay idle until \`wrangler dev\` evicts the
   object (about 10 s; the wake server pings every 120 s so no heartbeat wakes it), then
   one request on one socket; "evicted" is checked by counting constructions.
+- **Joins.** One socket joins 10,000 distinct rooms, twice over: through one event whose
+  handler calls \`socket.join\` once per room, and through 10,000 \`join\` events sent at
+  once, each acknowledged (the time runs until the last acknowledgement). Meanwhile a
+  second client of the same server, in a process of its own, makes sequential echo round
+  trips; the longest of them is how long the joins held up everyone else. Each round
+  uses new room names on the same socket; the bare echo has no rooms.
 - **Cost counters.** The bench worker replaces the methods of the object's
   \`ctx.storage\` (and \`storage.sql\`, \`storage.kv\`) by counting ones before the
   server is constructed: calls per method, rows from the \`sql.exec\` cursors
@@ -1657,6 +1783,7 @@ async function main() {
       );
     }
     if (wanted("fanout")) await step("fan-out", () => fanoutWorkload(ctx, servers));
+    if (wanted("joins")) await step("joins", () => joinsWorkload(ctx, servers));
     if (wanted("connections")) await step("connections", () => connectionsWorkload(ctx, servers));
     if (!QUICK && wanted("wake")) {
       await step("wake: connecting the idle sockets", async () => {

@@ -4,6 +4,8 @@
  *
  * - `echo-ack(...args, ack)`: acknowledges with the same arguments;
  * - `join(room, ack?)`: joins `room`;
+ * - `join-many(prefix, count, ack?)`: joins the `count` rooms `<prefix>0` … in one
+ *   handler, one `socket.join` call each; acknowledges with the socket's room count;
  * - `cast(room, event, payload, ack?)`: `io.to(room).emit(event, payload)`.
  */
 import type { Server } from "../../ts/index.js";
@@ -17,6 +19,10 @@ export function handlers(io: Server): void {
     socket.on("join", (room: string, ack?: () => void) => {
       socket.join(room);
       ack?.();
+    });
+    socket.on("join-many", (prefix: string, count: number, ack?: (rooms: number) => void) => {
+      for (let i = 0; i < count; i++) socket.join(`${prefix}${i}`);
+      ack?.(socket.rooms.size);
     });
     socket.on("cast", (room: string, event: string, payload: unknown, ack?: () => void) => {
       io.to(room).emit(event, payload);

@@ -22,6 +22,7 @@ const SECTIONS = [
   "echo round trip",
   "throughput",
   "fan-out",
+  "joins (",
   "connections (open 10)",
   "connections (open 30)",
   "wake (2 idle sockets",
