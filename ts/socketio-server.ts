@@ -69,6 +69,8 @@ export class SocketIoServer<
   /** Sockets whose `data` may have changed in the current turn. */
   readonly #touched = new Set<string>();
   #dataCheckQueued = false;
+  /** Whether the room changes of this turn are due to be written. */
+  #roomsFlushQueued = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -261,16 +263,27 @@ export class SocketIoServer<
         store.removeSocket(a.id);
         this.#savedData.delete(a.id);
         break;
-      case "roomJoined":
-        store.joinRoom(a.id, a.nsp ?? "/", a.room ?? "");
-        break;
-      case "roomLeft":
-        store.leaveRoom(a.id, a.room ?? "");
+      case "roomsChanged":
+        this.#queueRoomsFlush();
         break;
       case "ackReserved":
         store.setMeta(`ack:${a.nsp ?? "/"}`, String(a.upTo ?? 0));
         break;
     }
+  }
+
+  /**
+   * Writes the room changes the core collected, once the turn's synchronous work is over:
+   * however many joins and leaves a turn makes, they reach storage together, before the
+   * turn ends (so before anything it sends is let out, and before any eviction).
+   */
+  #queueRoomsFlush(): void {
+    if (this.#roomsFlushQueued) return;
+    this.#roomsFlushQueued = true;
+    queueMicrotask(() => {
+      this.#roomsFlushQueued = false;
+      this.#store.applyRoomChanges((this.core as SocketCoreLike).takeRoomChanges());
+    });
   }
 
   /**

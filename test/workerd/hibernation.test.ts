@@ -454,6 +454,136 @@ describe("the alarm across a wake", () => {
   });
 });
 
+/** Storage counters of the live instance of `stub` (its statements and rows written). */
+async function storageOf(
+  stub: DurableObjectStub<HibServer>,
+): Promise<{ queries: number; rowsWritten: number }> {
+  const stats = await runInDurableObject(stub, (instance: HibServer) => instance.stats());
+  return stats.storage as { queries: number; rowsWritten: number };
+}
+
+/** Statements and rows written between two `storageOf` readings. */
+function spent(
+  before: { queries: number; rowsWritten: number },
+  after: { queries: number; rowsWritten: number },
+): { queries: number; rowsWritten: number } {
+  // `stats()` itself runs two counting queries after it reads the counters.
+  return {
+    queries: after.queries - before.queries - 2,
+    rowsWritten: after.rowsWritten - before.rowsWritten,
+  };
+}
+
+describe("room changes, written once per turn", () => {
+  it("thousands of socket.join calls in one handler take one statement, and every room comes back after the runtime evicts the object", async () => {
+    const name = newObjectName("many-joins");
+    const stub = stubOf(name);
+    const a = await open(name);
+    const b = await open(name);
+    await a.connect("/");
+    await b.connect("/");
+    const ia = idOf(a);
+    // Names that must come back as they were (quotes, JSON, NUL, emoji, empty).
+    const odd = [`q'u"o\\te`, '["not","json"]', "nul\u0000inside", "😀", "", "1"];
+    const rooms = [...Array.from({ length: 3_000 }, (_, i) => `room-${i}`), ...odd];
+
+    const before = await storageOf(stub);
+    const acked = (await a.call(
+      "/",
+      "rooms",
+      rooms.map((room) => ["join", room]),
+    )) as string[];
+    expect(acked).toEqual([ia, ...rooms].sort());
+    expect(spent(before, await storageOf(stub)).queries).toBe(1);
+    const stored = await rows<{ room: string }>(
+      stub,
+      "SELECT room FROM sio_rooms WHERE id = ? ORDER BY room",
+      ia,
+    );
+    expect(stored.map((r) => r.room)).toEqual([...rooms].sort());
+
+    await evictDurableObject(stub);
+    // `b` speaks first: the room index comes from storage.
+    b.send(WireClient.emitFrame("/", "cast", ["room-2999", "😀", ""], "hi", 1));
+    expect((await a.event("/", "hi")).args).toEqual([1]);
+    const view = (await a.call("/", "whoami")) as SocketView;
+    expect(view.recovered).toBe(true);
+    expect(view.rooms).toEqual([ia, ...rooms].sort());
+  });
+
+  it("a join and a leave of the same room in one turn write nothing, nor a stored room left and joined again", async () => {
+    const name = newObjectName("join-leave");
+    const stub = stubOf(name);
+    const a = await open(name);
+    await a.connect("/");
+    const ia = idOf(a);
+    await a.call("/", "join", ["kept", "gone"]);
+
+    let before = await storageOf(stub);
+    expect(
+      await a.call("/", "rooms", [
+        ["join", "brief"],
+        ["leave", "brief"],
+        ["leave", "kept"],
+        ["join", "kept"],
+        ["join", "brief"],
+        ["leave", "brief"],
+      ]),
+    ).toEqual([ia, "gone", "kept"].sort());
+    expect(spent(before, await storageOf(stub))).toEqual({ queries: 0, rowsWritten: 0 });
+
+    // The net change of a turn is written: one room left, one joined.
+    before = await storageOf(stub);
+    expect(
+      await a.call("/", "rooms", [
+        ["leave", "gone"],
+        ["join", "new"],
+        ["leave", "new"],
+        ["join", "new"],
+      ]),
+    ).toEqual([ia, "kept", "new"].sort());
+    expect(spent(before, await storageOf(stub)).queries).toBe(2);
+    expect(await rows(stub, "SELECT room FROM sio_rooms ORDER BY room")).toEqual([
+      { room: "kept" },
+      { room: "new" },
+    ]);
+
+    const fresh = await Incarnation.start(stub);
+    expect(((await fresh.call(a, "/", "whoami")) as SocketView).rooms).toEqual(
+      [ia, "kept", "new"].sort(),
+    );
+  });
+
+  it("socketsJoin and socketsLeave of many sockets in one turn are stored, one statement per socket, and survive an eviction", async () => {
+    const name = newObjectName("sockets-join");
+    const stub = stubOf(name);
+    const list = [];
+    for (let i = 0; i < 5; i++) {
+      const client = await open(name);
+      await client.connect("/");
+      list.push(client);
+    }
+    const [first, second] = list as [WireClient, WireClient];
+    await second.call("/", "join", "picked");
+    const ids = list.map((c) => idOf(c)).sort();
+
+    let before = await storageOf(stub);
+    await first.call("/", "sockets-join", null, ["all", "every"]);
+    expect(spent(before, await storageOf(stub)).queries).toBe(list.length);
+    expect(await storedCounts(stub)).toEqual({ sockets: 5, rooms: 11 });
+    before = await storageOf(stub);
+    await first.call("/", "sockets-leave", "picked", ["every", "picked"]);
+    expect(spent(before, await storageOf(stub)).queries).toBe(1);
+    expect(await storedCounts(stub)).toEqual({ sockets: 5, rooms: 9 });
+
+    const fresh = await Incarnation.start(stub);
+    const members = (await fresh.call(first, "/", "rooms-of-nsp")) as Record<string, string[]>;
+    expect(members.all).toEqual(ids);
+    expect(members.every).toEqual(ids.filter((id) => id !== idOf(second)));
+    expect(members.picked).toBeUndefined();
+  });
+});
+
 describe("the runtime's own eviction", () => {
   it("after evictDurableObject, the runtime's new instance serves the hibernated WebSockets and its alarm pings them", async () => {
     const name = newObjectName("evict");

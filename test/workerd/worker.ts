@@ -55,6 +55,24 @@ function common(socket: Socket, runs: Runs): void {
     socket.leave(room);
     ack?.([...socket.rooms].sort());
   });
+  // Room changes applied in order in one handler, one `join`/`leave` call each.
+  socket.on("rooms", (ops: ["join" | "leave", string][], ack?: Ack) => {
+    for (const [op, room] of ops) {
+      if (op === "join") socket.join(room);
+      else socket.leave(room);
+    }
+    ack?.([...socket.rooms].sort());
+  });
+  // `io.in(target).socketsJoin(rooms)` / `socketsLeave(rooms)` (every socket of the
+  // namespace when `target` is null).
+  socket.on("sockets-join", (target: string | null, rooms: string[], ack?: Ack) => {
+    (target === null ? socket.nsp : socket.nsp.in(target)).socketsJoin(rooms);
+    ack?.(null);
+  });
+  socket.on("sockets-leave", (target: string | null, rooms: string[], ack?: Ack) => {
+    (target === null ? socket.nsp : socket.nsp.in(target)).socketsLeave(rooms);
+    ack?.(null);
+  });
   socket.on("set-data", (data: unknown, ack?: Ack) => {
     socket.data = data;
     ack?.(null);

@@ -28,18 +28,36 @@ export type SocketAction =
   | { type: "error"; socketId: string; message: string }
   /** Close engine session `sid` now (`close`): its sockets' `error` listeners have run. */
   | { type: "closeConnection"; sid: string }
-  /** A change to apply to storage. */
+  /**
+   * A change to apply to storage. `roomsChanged` carries no change itself: room
+   * memberships changed, and `takeRoomChanges()` returns them (to write before the turn
+   * ends); it comes once until they are taken.
+   */
   | {
       type: "store";
-      op: "socketAdded" | "socketRemoved" | "roomJoined" | "roomLeft" | "ackReserved";
+      op: "socketAdded" | "socketRemoved" | "roomsChanged" | "ackReserved";
       id: string;
       sid?: string;
       nsp?: string;
-      room?: string;
       upTo?: number;
     }
   /** Socket `socketId` is gone from the core (rooms already left there). */
   | { type: "disconnect"; socketId: string; reason: string };
+
+/**
+ * The room changes of one stored socket since the last `takeRoomChanges()`: rows to add
+ * and to remove (a join and a leave of the same room in between cancel out).
+ */
+export interface RoomChanges {
+  /** The socket. */
+  id: string;
+  /** Its namespace. */
+  nsp: string;
+  /** Rooms it joined (rows to add). */
+  joined: string[];
+  /** Rooms it left (rows to remove). */
+  left: string[];
+}
 
 /** Every action. */
 export type CoreAction = EngineAction | SocketAction;
@@ -136,6 +154,11 @@ export interface SocketCoreLike extends EngineCoreLike {
   join(socketId: string, rooms: string[]): CoreAction[];
   /** Removes a socket from a room. */
   leave(socketId: string, room: string): CoreAction[];
+  /**
+   * The room changes of stored sockets since the last call, forgotten by the core once
+   * returned; announced by a `roomsChanged` store action.
+   */
+  takeRoomChanges(): RoomChanges[];
   /**
    * Disconnects a socket: sends DISCONNECT and returns a `disconnect` action with reason
    * "server namespace disconnect"; with `close`, every socket of its engine session is

@@ -1,12 +1,14 @@
 /**
  * The durable copy of the Socket.IO layer's state, in the object's SQLite storage.
  *
- * The core says what changed (`store` actions: socket added/removed, room joined/left,
- * ack ids reserved); the app layer adds what only JavaScript has (the handshake and
- * `socket.data`, as JSON). Rows are written when state changes, never per message, and
- * read back lazily after the object was evicted: one connection's sockets when it
- * speaks, every socket only when a broadcast or a query needs the whole index.
+ * The core says what changed (`store` actions: socket added/removed, ack ids reserved,
+ * and room changes to collect, which are written once per turn); the app layer adds what
+ * only JavaScript has (the handshake and `socket.data`, as JSON). Rows are written when
+ * state changes, never per message, and read back lazily after the object was evicted:
+ * one connection's sockets when it speaks, every socket only when a broadcast or a query
+ * needs the whole index.
  */
+import type { RoomChanges } from "./core-types.js";
 
 /** A socket as stored. */
 export interface StoredSocketRow {
@@ -88,12 +90,28 @@ export class SocketStore {
     this.#exec("DELETE FROM sio_sockets WHERE sid = ?", sid);
   }
 
-  joinRoom(id: string, nsp: string, room: string): void {
-    this.#exec("INSERT OR IGNORE INTO sio_rooms (id, nsp, room) VALUES (?, ?, ?)", id, nsp, room);
-  }
-
-  leaveRoom(id: string, room: string): void {
-    this.#exec("DELETE FROM sio_rooms WHERE id = ? AND room = ?", id, room);
+  /**
+   * Applies the room changes of a turn: per socket, one statement for all the rooms it
+   * joined and one for those it left (the room names travel as one JSON text each).
+   */
+  applyRoomChanges(changes: RoomChanges[]): void {
+    for (const c of changes) {
+      if (c.left.length > 0) {
+        this.#exec(
+          "DELETE FROM sio_rooms WHERE id = ? AND room IN (SELECT value FROM json_each(?))",
+          c.id,
+          JSON.stringify(c.left),
+        );
+      }
+      if (c.joined.length > 0) {
+        this.#exec(
+          "INSERT OR IGNORE INTO sio_rooms (id, nsp, room) SELECT ?, ?, value FROM json_each(?)",
+          c.id,
+          c.nsp,
+          JSON.stringify(c.joined),
+        );
+      }
+    }
   }
 
   /** Saves a socket's `data` (JSON text). */

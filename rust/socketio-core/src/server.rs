@@ -134,6 +134,11 @@ pub enum Action {
 /// to apply to storage. Only connections that can outlive the object's memory
 /// (WebSocket ones) are stored; a polling connection is stored when it
 /// upgrades.
+///
+/// Room memberships are not reported one by one: the server collects them
+/// and says once, with [`StoreOp::RoomsChanged`], that there are some to take
+/// with [`SocketServer::take_room_changes`], so that the driver writes a
+/// whole turn's joins and leaves at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreOp {
     /// A socket joined `nsp` over engine session `sid` (its own id room is implied).
@@ -150,22 +155,10 @@ pub enum StoreOp {
         /// The socket.
         id: String,
     },
-    /// A socket joined a room.
-    RoomJoined {
-        /// The socket.
-        id: String,
-        /// Its namespace.
-        nsp: String,
-        /// The room.
-        room: String,
-    },
-    /// A socket left a room.
-    RoomLeft {
-        /// The socket.
-        id: String,
-        /// The room.
-        room: String,
-    },
+    /// Room memberships changed: take them with
+    /// [`SocketServer::take_room_changes`] before the current turn ends.
+    /// Reported once until they are taken, however many changes follow.
+    RoomsChanged,
     /// Ack ids of `nsp` below `up_to` may have been used: after a restart,
     /// allocation resumes there, so no id is ever reused.
     AckReserved {
@@ -174,6 +167,21 @@ pub enum StoreOp {
         /// First id not yet reserved.
         up_to: u64,
     },
+}
+
+/// The room changes of one socket since the last
+/// [`SocketServer::take_room_changes`], as storage must apply them: a join and
+/// a leave of the same room in between cancel out. Own-id rooms never appear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomChanges {
+    /// The socket.
+    pub id: String,
+    /// Its namespace.
+    pub nsp: String,
+    /// Rooms to add (in no particular order).
+    pub joined: Vec<String>,
+    /// Rooms to remove (in no particular order).
+    pub left: Vec<String>,
 }
 
 /// How many ack ids are reserved in storage at a time (one write per block).
@@ -241,6 +249,8 @@ pub struct SocketServer {
     clients: HashMap<String, Client>,
     namespaces: HashMap<String, Namespace>,
     sockets: HashMap<String, SocketState>,
+    /// Room changes of stored sockets not taken yet.
+    pending_rooms: PendingRooms,
 }
 
 impl SocketServer {
@@ -252,6 +262,7 @@ impl SocketServer {
             clients: HashMap::new(),
             namespaces: HashMap::new(),
             sockets: HashMap::new(),
+            pending_rooms: PendingRooms::default(),
         }
     }
 
@@ -614,11 +625,7 @@ impl SocketServer {
                     .or_default()
                     .insert(socket_id.to_owned());
                 if persisted && room != socket_id {
-                    out.push(Action::Store(StoreOp::RoomJoined {
-                        id: socket_id.to_owned(),
-                        nsp: s.nsp.clone(),
-                        room: room.clone(),
-                    }));
+                    self.pending_rooms.note(socket_id, room, true, &mut out);
                 }
             }
         }
@@ -635,10 +642,7 @@ impl SocketServer {
             return out;
         }
         if room != socket_id && self.clients.get(&s.sid).is_some_and(|c| c.persisted) {
-            out.push(Action::Store(StoreOp::RoomLeft {
-                id: socket_id.to_owned(),
-                room: room.to_owned(),
-            }));
+            self.pending_rooms.note(socket_id, room, false, &mut out);
         }
         if let Some(n) = self.namespaces.get_mut(&s.nsp) {
             if let Some(members) = n.rooms.get_mut(room) {
@@ -886,6 +890,8 @@ impl SocketServer {
         };
         let persisted = self.clients.get(&sid).is_some_and(|c| c.persisted);
         self.remove_socket(socket_id);
+        // Its rows go with it: room changes not taken yet are moot.
+        self.pending_rooms.forget(socket_id);
         out.push(Action::Disconnect {
             socket_id: socket_id.to_owned(),
             reason,
@@ -915,11 +921,7 @@ impl SocketServer {
                     nsp: s.nsp.clone(),
                 }));
                 for room in s.rooms.iter().filter(|r| *r != id) {
-                    out.push(Action::Store(StoreOp::RoomJoined {
-                        id: id.clone(),
-                        nsp: s.nsp.clone(),
-                        room: room.clone(),
-                    }));
+                    self.pending_rooms.note(id, room, true, out);
                 }
             }
         }
@@ -972,6 +974,39 @@ impl SocketServer {
         );
     }
 
+    /// The room changes of stored sockets since the last call, one entry per
+    /// socket that has any (in no particular order), and forgets them: the
+    /// driver writes them to storage, all at once, before the turn in which
+    /// [`StoreOp::RoomsChanged`] was reported ends.
+    pub fn take_room_changes(&mut self) -> Vec<RoomChanges> {
+        let PendingRooms {
+            joined, mut left, ..
+        } = std::mem::take(&mut self.pending_rooms);
+        let mut out = Vec::with_capacity(joined.len() + left.len());
+        let changes: Vec<_> = joined
+            .into_iter()
+            .map(|(id, rooms)| {
+                let gone = left.remove(&id).unwrap_or_default();
+                (id, rooms, gone)
+            })
+            .collect();
+        let rest = left
+            .into_iter()
+            .map(|(id, rooms)| (id, HashSet::new(), rooms));
+        for (id, joined, left) in changes.into_iter().chain(rest) {
+            // Sockets gone meanwhile were forgotten; this is only a safeguard.
+            if let Some(s) = self.sockets.get(&id) {
+                out.push(RoomChanges {
+                    nsp: s.nsp.clone(),
+                    id,
+                    joined: joined.into_iter().collect(),
+                    left: left.into_iter().collect(),
+                });
+            }
+        }
+        out
+    }
+
     /// Resumes ack id allocation of `nsp` at `next` (a stored reservation).
     pub fn restore_ack_ids(&mut self, nsp: &str, next: u64) {
         let n = self.namespaces.entry(nsp.to_owned()).or_default();
@@ -1004,6 +1039,61 @@ impl SocketServer {
                 }
             }
         }
+    }
+}
+
+/// Room changes of stored sockets since the last take, relative to what
+/// storage holds (which is what the server held before them), so that the
+/// opposite of a change not taken yet cancels it.
+#[derive(Debug, Default)]
+struct PendingRooms {
+    /// Socket → rooms to add.
+    joined: HashMap<String, HashSet<String>>,
+    /// Socket → rooms to remove.
+    left: HashMap<String, HashSet<String>>,
+    /// Whether [`StoreOp::RoomsChanged`] went out since the last take.
+    signalled: bool,
+}
+
+impl PendingRooms {
+    /// Records that `id` joined (`join`) or left `room`; the first change since
+    /// the last take reports [`StoreOp::RoomsChanged`].
+    fn note(&mut self, id: &str, room: &str, join: bool, out: &mut Vec<Action>) {
+        let (add, undo) = if join {
+            (&mut self.joined, &mut self.left)
+        } else {
+            (&mut self.left, &mut self.joined)
+        };
+        let cancelled = match undo.get_mut(id) {
+            Some(rooms) => {
+                let removed = rooms.remove(room);
+                if rooms.is_empty() {
+                    undo.remove(id);
+                }
+                removed
+            }
+            None => false,
+        };
+        if !cancelled {
+            match add.get_mut(id) {
+                Some(rooms) => {
+                    rooms.insert(room.to_owned());
+                }
+                None => {
+                    add.insert(id.to_owned(), HashSet::from([room.to_owned()]));
+                }
+            }
+        }
+        if !self.signalled {
+            self.signalled = true;
+            out.push(Action::Store(StoreOp::RoomsChanged));
+        }
+    }
+
+    /// Drops the changes of a socket that is gone (its rows go with it).
+    fn forget(&mut self, id: &str) {
+        self.joined.remove(id);
+        self.left.remove(id);
     }
 }
 

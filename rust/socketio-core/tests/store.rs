@@ -6,7 +6,9 @@ mod common;
 
 use common::*;
 use engineio_core::{Action as EngineAction, Snapshot};
-use socketio_core::{Action, DisconnectReason, SocketServer, StoreOp, StoredSocket, ACK_BLOCK};
+use socketio_core::{
+    Action, DisconnectReason, RoomChanges, SocketServer, StoreOp, StoredSocket, ACK_BLOCK,
+};
 
 fn stores(actions: &[Action]) -> Vec<StoreOp> {
     actions
@@ -16,6 +18,26 @@ fn stores(actions: &[Action]) -> Vec<StoreOp> {
             _ => None,
         })
         .collect()
+}
+
+/// What `take_room_changes` returns, in a stable order (by socket, rooms sorted).
+fn taken(server: &mut SocketServer) -> Vec<RoomChanges> {
+    let mut changes = server.take_room_changes();
+    for c in &mut changes {
+        c.joined.sort();
+        c.left.sort();
+    }
+    changes.sort_by(|a, b| a.id.cmp(&b.id));
+    changes
+}
+
+fn change(id: &str, joined: &[&str], left: &[&str]) -> RoomChanges {
+    RoomChanges {
+        id: id.into(),
+        nsp: "/".into(),
+        joined: strings(joined),
+        left: strings(left),
+    }
 }
 
 #[test]
@@ -33,34 +55,22 @@ fn a_websocket_socket_is_stored_with_its_rooms_and_removed_on_disconnect() {
             nsp: "/".into(),
         }]
     );
-    // Joining its own room again or a room twice writes nothing more.
+    // Room changes are announced, then taken together; joining its own room
+    // again or a room twice adds nothing.
     let joined = h.server.join(&id, &strings(&["a", "b", "a"]));
-    assert_eq!(
-        stores(&joined),
-        vec![
-            StoreOp::RoomJoined {
-                id: id.clone(),
-                nsp: "/".into(),
-                room: "a".into()
-            },
-            StoreOp::RoomJoined {
-                id: id.clone(),
-                nsp: "/".into(),
-                room: "b".into()
-            },
-        ]
-    );
-    assert!(stores(&h.server.join(&id, &strings(&["a"]))).is_empty());
+    assert_eq!(stores(&joined), vec![StoreOp::RoomsChanged]);
+    assert!(stores(&h.server.join(&id, &strings(&["a", &id]))).is_empty());
+    assert_eq!(taken(&mut h.server), vec![change(&id, &["a", "b"], &[])]);
+    assert_eq!(taken(&mut h.server), vec![]);
     assert_eq!(
         stores(&h.server.leave(&id, "a")),
-        vec![StoreOp::RoomLeft {
-            id: id.clone(),
-            room: "a".into()
-        }]
+        vec![StoreOp::RoomsChanged]
     );
     assert!(stores(&h.server.leave(&id, "a")).is_empty());
+    assert_eq!(taken(&mut h.server), vec![change(&id, &[], &["a"])]);
     // Leaving its own room is not stored (own rooms are implied).
     assert!(stores(&h.server.leave(&id, &id)).is_empty());
+    assert_eq!(taken(&mut h.server), vec![]);
 
     // Client disconnect: the Disconnect comes first, then the removal.
     let actions = h.server.ws_text(h.now, &sid, "41");
@@ -69,6 +79,62 @@ fn a_websocket_socket_is_stored_with_its_rooms_and_removed_on_disconnect() {
         matches!(a, Action::Store(StoreOp::SocketRemoved { .. }))
     });
     assert!(disconnect < removal, "{actions:?}");
+}
+
+#[test]
+fn room_changes_are_announced_once_per_batch_and_a_join_and_leave_in_between_cancel_out() {
+    let mut h = Harness::default_config();
+    let (_, id) = h.ws_socket("/");
+    let (_, other) = h.ws_socket("/");
+    h.server.join(&id, &strings(&["kept", "stored"]));
+    h.server.take_room_changes();
+
+    // Thousands of calls, one announcement.
+    let mut announced = 0;
+    for i in 0..2_000 {
+        let room = format!("r{i}");
+        announced += stores(&h.server.join(&id, std::slice::from_ref(&room))).len();
+        if i % 2 == 0 {
+            // Left in the same batch: never reaches storage.
+            announced += stores(&h.server.leave(&id, &room)).len();
+        }
+    }
+    // A stored room left and joined again: storage already holds it.
+    announced += stores(&h.server.leave(&id, "stored")).len();
+    announced += stores(&h.server.join(&id, &strings(&["stored"]))).len();
+    // Another socket's changes travel in the same batch.
+    announced += stores(&h.server.join(&other, &strings(&["x"]))).len();
+    announced += stores(&h.server.leave(&id, "kept")).len();
+    assert_eq!(announced, 1);
+
+    let odd: Vec<String> = (0..2_000)
+        .filter(|i| i % 2 == 1)
+        .map(|i| format!("r{i}"))
+        .collect();
+    let odd: Vec<&str> = odd.iter().map(String::as_str).collect();
+    let mut expected = vec![change(&id, &odd, &["kept"]), change(&other, &["x"], &[])];
+    expected.iter_mut().for_each(|c| c.joined.sort());
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(taken(&mut h.server), expected);
+
+    // The next change starts a new batch.
+    assert_eq!(
+        stores(&h.server.join(&id, &strings(&["again"]))),
+        vec![StoreOp::RoomsChanged]
+    );
+    assert_eq!(taken(&mut h.server), vec![change(&id, &["again"], &[])]);
+}
+
+#[test]
+fn the_room_changes_of_a_socket_that_leaves_are_dropped_with_it() {
+    let mut h = Harness::default_config();
+    let (sid, id) = h.ws_socket("/");
+    let (_, other) = h.ws_socket("/");
+    h.server.join(&id, &strings(&["a", "b"]));
+    h.server.join(&other, &strings(&["a"]));
+    let actions = h.server.ws_text(h.now, &sid, "41");
+    assert!(stores(&actions).contains(&StoreOp::SocketRemoved { id: id.clone() }));
+    assert_eq!(taken(&mut h.server), vec![change(&other, &["a"], &[])]);
 }
 
 #[test]
@@ -107,15 +173,16 @@ fn a_polling_connection_is_stored_when_it_upgrades() {
                 sid: sid.clone(),
                 nsp: "/".into()
             },
-            StoreOp::RoomJoined {
-                id: id.clone(),
-                nsp: "/".into(),
-                room: "r".into()
-            },
+            StoreOp::RoomsChanged,
         ]
     );
+    assert_eq!(taken(&mut h.server), vec![change(&id, &["r"], &[])]);
     // From now on its changes are stored too.
-    assert_eq!(stores(&h.server.join(&id, &strings(&["s"]))).len(), 1);
+    assert_eq!(
+        stores(&h.server.join(&id, &strings(&["s"]))),
+        vec![StoreOp::RoomsChanged]
+    );
+    assert_eq!(taken(&mut h.server), vec![change(&id, &["s"], &[])]);
 }
 
 #[test]
@@ -295,10 +362,7 @@ fn restored_sockets_are_stored_connections() {
     );
     assert_eq!(
         stores(&fresh.join(&id, &strings(&["late"]))),
-        vec![StoreOp::RoomJoined {
-            id,
-            nsp: "/".into(),
-            room: "late".into()
-        }]
+        vec![StoreOp::RoomsChanged]
     );
+    assert_eq!(taken(&mut fresh), vec![change(&id, &["late"], &[])]);
 }

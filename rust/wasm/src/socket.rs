@@ -3,7 +3,7 @@
 use engineio_core::{Data, Engine};
 use serde::Serialize;
 use serde_bytes::Bytes;
-use socketio_core::{Action, Emitted, SocketServer, StoreOp, StoredSocket};
+use socketio_core::{Action, Emitted, RoomChanges, SocketServer, StoreOp, StoredSocket};
 use wasm_bindgen::prelude::*;
 
 use crate::actions::{convert, to_js_with, value};
@@ -59,8 +59,6 @@ enum JsSocketAction<'a> {
         sid: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         nsp: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        room: Option<&'a str>,
         #[serde(rename = "upTo", skip_serializing_if = "Option::is_none")]
         up_to: Option<f64>,
     },
@@ -109,38 +107,21 @@ fn action_value(a: &Action) -> JsValue {
 }
 
 fn store_value(op: &StoreOp) -> JsSocketAction<'_> {
-    let (name, id, sid, nsp, room, up_to) = match op {
+    let (name, id, sid, nsp, up_to) = match op {
         StoreOp::SocketAdded { id, sid, nsp } => (
             "socketAdded",
             id.as_str(),
             Some(sid.as_str()),
             Some(nsp.as_str()),
             None,
-            None,
         ),
-        StoreOp::SocketRemoved { id } => ("socketRemoved", id.as_str(), None, None, None, None),
-        StoreOp::RoomJoined { id, nsp, room } => (
-            "roomJoined",
-            id.as_str(),
-            None,
-            Some(nsp.as_str()),
-            Some(room.as_str()),
-            None,
-        ),
-        StoreOp::RoomLeft { id, room } => (
-            "roomLeft",
-            id.as_str(),
-            None,
-            None,
-            Some(room.as_str()),
-            None,
-        ),
+        StoreOp::SocketRemoved { id } => ("socketRemoved", id.as_str(), None, None, None),
+        StoreOp::RoomsChanged => ("roomsChanged", "", None, None, None),
         StoreOp::AckReserved { nsp, up_to } => (
             "ackReserved",
             "",
             None,
             Some(nsp.as_str()),
-            None,
             Some(*up_to as f64),
         ),
     };
@@ -149,9 +130,20 @@ fn store_value(op: &StoreOp) -> JsSocketAction<'_> {
         id,
         sid,
         nsp,
-        room,
         up_to,
     }
+}
+
+/// `[{ id, nsp, joined, left }]`, one object per [`RoomChanges`].
+fn room_changes_value(changes: &[RoomChanges]) -> JsValue {
+    to_js_with(changes, |c| {
+        let obj = js_sys::Object::new();
+        set(&obj, "id", JsValue::from_str(&c.id));
+        set(&obj, "nsp", JsValue::from_str(&c.nsp));
+        set(&obj, "joined", string_array(&c.joined));
+        set(&obj, "left", string_array(&c.left));
+        obj.into()
+    })
 }
 
 /// Reads `[{ id, sid, nsp, rooms }]` rows (an absent or malformed list is empty).
@@ -456,6 +448,14 @@ impl SocketCore {
     /// Adds a socket to rooms.
     pub fn join(&mut self, socket_id: &str, rooms: &js_sys::Array) -> JsValue {
         to_js(&self.server.join(socket_id, &strings(rooms)))
+    }
+
+    /// The room changes of stored sockets since the last call
+    /// (`[{ id, nsp, joined, left }]`), to write to storage before the turn in
+    /// which a `roomsChanged` store action came ends.
+    #[wasm_bindgen(js_name = takeRoomChanges)]
+    pub fn take_room_changes(&mut self) -> JsValue {
+        room_changes_value(&self.server.take_room_changes())
     }
 
     /// Removes a socket from a room.
