@@ -169,6 +169,46 @@ describe("/hib/: state across evictions of the object", () => {
     expect(welcome.rooms).toEqual([d.id]);
   });
 
+  it("thousands of joins in one turn, and a join and a leave in it, come back exactly after an eviction", {
+    timeout: 90_000,
+  }, async () => {
+    await quiet();
+    const tag = uid();
+    const a = await connect({ name: "joiner" });
+    const b = await connect({ name: "caster" });
+    const rooms = Array.from({ length: 2_000 }, (_, i) => `many-${tag}-${i}`);
+    // One event whose handler makes one socket.join call per room; in the same turn a
+    // room is joined and left again, and one joined earlier is left and joined again.
+    expect(await a.call("join", `kept-${tag}`)).toEqual([a.id, `kept-${tag}`]);
+    const ops = [
+      ...rooms.map((room) => ["join", room]),
+      ["join", `brief-${tag}`],
+      ["leave", `brief-${tag}`],
+      ["leave", `kept-${tag}`],
+      ["join", `kept-${tag}`],
+    ];
+    const expected = [a.id, `kept-${tag}`, ...rooms].sort();
+    expect(((await a.call("rooms", ops)) as string[]).sort()).toEqual(expected);
+    const before = await stats();
+    expect(before.storedRooms).toBe(rooms.length + 1);
+
+    await sleep(IDLE_MS);
+
+    // `b` speaks first after the eviction: the room index comes from storage.
+    expect(
+      await b.request("cast", { rooms: [rooms[1_999], `brief-${tag}`], event: "hi", args: [1] }),
+    ).toEqual([]);
+    expect(await a.next("hi")).toEqual([1]);
+    const after = await stats();
+    expect(after.wakes, "the object was evicted during the idle window").toBeGreaterThan(
+      before.wakes,
+    );
+    const view = (await a.call("whoami")) as SocketView & { recovered: boolean };
+    expect(view.recovered).toBe(true);
+    expect(view.rooms).toEqual(expected);
+    expect((await stats()).storedRooms).toBe(rooms.length + 1);
+  });
+
   it("a message after a wake restores only what it needs", { timeout: 150_000 }, async () => {
     const requested = Number(process.env.HIB_IDLE_CLIENTS ?? 300);
     const limit = fdLimit();
