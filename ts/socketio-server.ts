@@ -282,7 +282,11 @@ export class SocketIoServer<
     this.#roomsFlushQueued = true;
     queueMicrotask(() => {
       this.#roomsFlushQueued = false;
-      this.#store.applyRoomChanges((this.core as SocketCoreLike).takeRoomChanges());
+      try {
+        this.#store.applyRoomChanges((this.core as SocketCoreLike).takeRoomChanges());
+      } catch (error) {
+        console.error("socket.io-durable: room changes were not saved:", error);
+      }
     });
   }
 
