@@ -1413,14 +1413,15 @@ function tableRows() {
   );
   for (const mode of JOIN_MODES) {
     const key = (s) => `joins ${mode}/${s}`;
-    const what = mode === "handler" ? "one handler" : "one event each";
-    row(costName, `storage calls / rows written per join (${what})`, (s) =>
-      s !== "ours"
-        ? "n/a"
-        : C(key(s))
-          ? `${fmt(Object.values(C(key(s)).calls).reduce((a, b) => a + b, 0) / C(key(s)).units, 3)} / ${fmt(per(key(s), "rowsWritten"), 3)}`
-          : null,
-    );
+    const what = mode === "handler" ? "in one handler" : "one event each";
+    const n = fmt(SIZES.joins.rooms);
+    row(costName, `storage calls per ${n} joins / rows written per join (${what})`, (s) => {
+      if (s !== "ours") return "n/a";
+      const c = C(key(s));
+      if (!c) return null;
+      const calls = Object.values(c.calls).reduce((a, b) => a + b, 0);
+      return `${fmt((calls * SIZES.joins.rooms) / c.units)} / ${fmt(c.rowsWritten / c.units)}`;
+    });
   }
   const idleName = `idle (${SIZES.idle.sockets} sockets, default heartbeat), per minute`;
   const I = R.idle;
