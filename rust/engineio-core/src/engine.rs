@@ -497,13 +497,7 @@ impl Engine {
         if session.pending_get.is_some() {
             // Two GETs at once: the session is closed; the held GET learns it
             // with a close packet, the new one gets a 400.
-            actions.push(Action::Respond {
-                req,
-                status: 400,
-                content_type: ContentType::Empty,
-                body: String::new(),
-            });
-            self.close_session(sid, CloseReason::TransportError, &mut actions);
+            self.refuse_with_transport_error(sid, req, 400, &mut actions);
             return actions;
         }
         if session.buffer.is_empty() {
@@ -539,23 +533,11 @@ impl Engine {
             return actions;
         }
         if body.len() > self.config.max_payload {
-            actions.push(Action::Respond {
-                req,
-                status: 413,
-                content_type: ContentType::Empty,
-                body: String::new(),
-            });
-            self.close_session(sid, CloseReason::TransportError, &mut actions);
+            self.refuse_with_transport_error(sid, req, 413, &mut actions);
             return actions;
         }
         if content_type.is_some_and(|t| t.eq_ignore_ascii_case("application/octet-stream")) {
-            actions.push(Action::Respond {
-                req,
-                status: 400,
-                content_type: ContentType::Empty,
-                body: String::new(),
-            });
-            self.close_session(sid, CloseReason::TransportError, &mut actions);
+            self.refuse_with_transport_error(sid, req, 400, &mut actions);
             return actions;
         }
         let text = String::from_utf8_lossy(body);
@@ -580,6 +562,25 @@ impl Engine {
             body: "ok".to_owned(),
         });
         actions
+    }
+
+    /// Answers `req` with an empty `status` and closes the session ("transport
+    /// error"), as the reference server does for requests that break the
+    /// transport (overlapping GETs, an oversized or binary POST).
+    fn refuse_with_transport_error(
+        &mut self,
+        sid: &str,
+        req: ReqId,
+        status: u16,
+        actions: &mut Vec<Action>,
+    ) {
+        actions.push(Action::Respond {
+            req,
+            status,
+            content_type: ContentType::Empty,
+            body: String::new(),
+        });
+        self.close_session(sid, CloseReason::TransportError, actions);
     }
 
     /// Checks that a WebSocket may attach to polling session `sid` for an
