@@ -540,6 +540,17 @@ mod tests {
     }
 
     #[test]
+    fn the_attachment_count_is_checked_before_the_payload() {
+        // Found by the fuzz target's first draft, which expected the payload
+        // error: the header is read first, so the count decides.
+        assert_eq!(err("550-"), ParseError::TooManyAttachments);
+        assert_eq!(
+            Packet::decode_with_max_attachments("550-", 50),
+            Err(ParseError::MissingPayload(PacketKind::BinaryEvent))
+        );
+    }
+
+    #[test]
     fn malformed_payloads() {
         use PacketKind::*;
         use ParseError::*;
@@ -689,6 +700,22 @@ mod tests {
         assert_eq!(err(&format!("2[{}]", arrays(10_000, ""))), TooDeep);
         // Too deep and malformed: refused either way.
         assert!(Packet::decode(&format!("2[\"ev\",{}", "[".repeat(10_000))).is_err());
+    }
+
+    #[test]
+    fn nesting_is_counted_in_the_text_even_under_a_duplicate_key() {
+        // Found by the fuzz target's first draft, whose serde_json tree kept
+        // only the last value of a duplicate key. `JSON.parse` drops the deep
+        // value too, but the validator reads the text as it came.
+        let deep = arrays(MAX_PAYLOAD_DEPTH, "");
+        assert_eq!(
+            err(&format!(r#"2["ev",{{"k":{deep},"k":1}}]"#)),
+            ParseError::TooDeep
+        );
+        ok(&format!(
+            r#"2["ev",{{"k":{},"k":1}}]"#,
+            arrays(MAX_PAYLOAD_DEPTH - 2, "")
+        ));
     }
 
     #[test]
