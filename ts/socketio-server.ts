@@ -22,7 +22,12 @@ import type { Handshake } from "./api/socket.js";
 import type { DefaultEventsMap, EventsMap } from "./api/typed-events.js";
 import type { EngineOptions } from "./options.js";
 import type { EngineCoreLike, SocketAction, SocketCoreLike } from "./shim/core-types.js";
-import { type Attachment, type EngineCloseReason, EngineIoServer } from "./shim/engine-server.js";
+import {
+  type Attachment,
+  type EngineCloseReason,
+  EngineIoServer,
+  logFailure,
+} from "./shim/engine-server.js";
 import { SocketStore } from "./shim/store.js";
 import { SocketCore } from "./shim/wasm.js";
 
@@ -285,7 +290,7 @@ export class SocketIoServer<
       try {
         this.#store.applyRoomChanges((this.core as SocketCoreLike).takeRoomChanges());
       } catch (error) {
-        console.error("socket.io-durable: room changes were not saved:", error);
+        logFailure("saving room changes", error);
       }
     });
   }
@@ -311,7 +316,7 @@ export class SocketIoServer<
             this.#store.setData(touched, now);
             this.#savedData.set(touched, now);
           } catch (error) {
-            console.error(`socket.io-durable: socket.data of ${touched} was not saved:`, error);
+            logFailure(`saving socket.data of ${touched}`, error);
           }
         }
       }

@@ -59,9 +59,18 @@ function randomBytes(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(15));
 }
 
-/** Logs an exception that escaped a runtime entry point of the object. */
-function logFailure(entry: string, error: unknown): void {
+/** Logs an exception that escaped a runtime entry point or step of the object. */
+export function logFailure(entry: string, error: unknown): void {
   console.error(`socket.io-durable: ${entry} failed:`, error);
+}
+
+/** Runs `fn`, logging (not throwing) what it throws. */
+function guarded(entry: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    logFailure(entry, error);
+  }
 }
 
 function jsonError(status: number, body: string, headers: Headers): Response {
@@ -262,7 +271,7 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    try {
+    guarded("webSocketMessage", () => {
       const sid = this.sessionOf(ws, message === "3");
       if (sid === null) return;
       const now = Date.now();
@@ -272,9 +281,7 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
           : this.core.wsBinary(now, sid, new Uint8Array(message));
       this.run(actions);
       this.queueFlush();
-    } catch (error) {
-      logFailure("webSocketMessage", error);
-    }
+    });
   }
 
   override async webSocketClose(
@@ -283,11 +290,7 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
     _reason: string,
     _wasClean: boolean,
   ): Promise<void> {
-    try {
-      this.socketGone(ws, false);
-    } catch (error) {
-      logFailure("webSocketClose", error);
-    }
+    guarded("webSocketClose", () => this.socketGone(ws, false));
     try {
       ws.close();
     } catch {
@@ -296,21 +299,15 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
   }
 
   override async webSocketError(ws: WebSocket, _error: unknown): Promise<void> {
-    try {
-      this.socketGone(ws, true);
-    } catch (error) {
-      logFailure("webSocketError", error);
-    }
+    guarded("webSocketError", () => this.socketGone(ws, true));
   }
 
   override async alarm(): Promise<void> {
-    try {
+    guarded("alarm", () => {
       const now = Date.now();
       this.restoreAll(now);
       this.run(this.core.tick(now));
-    } catch (error) {
-      logFailure("alarm", error);
-    }
+    });
   }
 
   // ---- internals ------------------------------------------------------------------
@@ -417,11 +414,7 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
     this.flushQueued = true;
     queueMicrotask(() => {
       this.flushQueued = false;
-      try {
-        this.run(this.core.flush());
-      } catch (error) {
-        logFailure("flush", error);
-      }
+      guarded("flush", () => this.run(this.core.flush()));
     });
   }
 
@@ -432,6 +425,7 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
    * the core out of step.
    */
   protected run(actions: CoreAction[]): void {
+    // A plain try/catch here, not guarded(): no closure per action on the hot path.
     for (const a of actions) {
       try {
         this.runAction(a);
