@@ -39,6 +39,14 @@ async function upgrade(session: PollingSession): Promise<WsClient> {
   return ws;
 }
 
+/** Opens another WebSocket with the session's sid: accepted, closed at once, silent. */
+async function expectClosedAtOnce(session: PollingSession): Promise<void> {
+  const url = wsUrl(session.mount, { EIO: "4", transport: "websocket", sid: session.sid });
+  const second = resources.ws(await WsClient.connect(url));
+  await second.waitClosed(3_000);
+  expect(second.received).toEqual([]);
+}
+
 describe("polling to WebSocket upgrade", () => {
   it("probes, answers a GET during the upgrade with a noop, then carries messages over the WebSocket", async () => {
     await settle("engine.io");
@@ -124,13 +132,7 @@ describe("polling to WebSocket upgrade", () => {
     expect(await first.next()).toBe("4one");
 
     // The reference server accepts it and closes it at once.
-    const second = resources.ws(
-      await WsClient.connect(
-        wsUrl("engine.io", { EIO: "4", transport: "websocket", sid: session.sid }),
-      ),
-    );
-    await second.waitClosed(3_000);
-    expect(second.received).toEqual([]);
+    await expectClosedAtOnce(session);
 
     first.send("4two");
     expect(await first.next()).toBe("4two");
@@ -139,13 +141,7 @@ describe("polling to WebSocket upgrade", () => {
   it("accepts and closes at once a second WebSocket while an upgrade is in progress", async () => {
     const session = await openPolling();
     const ws = await openUpgradeSocket(session);
-    const second = resources.ws(
-      await WsClient.connect(
-        wsUrl("engine.io", { EIO: "4", transport: "websocket", sid: session.sid }),
-      ),
-    );
-    await second.waitClosed(3_000);
-    expect(second.received).toEqual([]);
+    await expectClosedAtOnce(session);
     // The first attempt goes on.
     ws.send("2probe");
     expect(await ws.next()).toBe("3probe");
