@@ -53,22 +53,24 @@ async function connect(
   return client;
 }
 
+// Message tests run on /eio-steady/ (default heartbeat), heartbeat and close tests on
+// /engine.io/ (300/200 ms, the protocol test suite's configuration).
 describe.each(modes)("engine.io-client, $name", (mode) => {
   it("echoes a text message", async () => {
-    const client = await connect("engine.io", mode);
+    const client = await connect("eio-steady", mode);
     client.send("hello world");
     expect(await client.next()).toBe("hello world");
   });
 
   it("echoes UTF-8 text intact", async () => {
-    const client = await connect("engine.io", mode);
+    const client = await connect("eio-steady", mode);
     const text = "héllo wörld € 😀 — \u0001";
     client.send(text);
     expect(await client.next()).toBe(text);
   });
 
   it("echoes binary sent as Buffer, ArrayBuffer and Uint8Array with the same bytes", async () => {
-    const client = await connect("engine.io", mode);
+    const client = await connect("eio-steady", mode);
     const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
     client.send(Buffer.from([1, 2, 3, 4]));
     client.send(Uint8Array.from([5, 6, 7]).buffer);
@@ -79,7 +81,7 @@ describe.each(modes)("engine.io-client, $name", (mode) => {
   });
 
   it("keeps the order of a burst of mixed messages", async () => {
-    const client = await connect("engine.io", mode);
+    const client = await connect("eio-steady", mode);
     const sent: string[] = [];
     for (let i = 0; i < 200; i++) {
       if (i % 10 === 5) {
@@ -98,7 +100,7 @@ describe.each(modes)("engine.io-client, $name", (mode) => {
   });
 
   it("echoes a large message (500 KB) intact", async () => {
-    const client = await connect("engine.io", mode);
+    const client = await connect("eio-steady", mode);
     const text = "0123456789abcdef".repeat(32_000); // 512,000 bytes
     client.send(text);
     const echo = await client.next(10_000);
@@ -128,8 +130,8 @@ describe.each(modes)("engine.io-client, $name", (mode) => {
   });
 
   it("keeps two clients apart", async () => {
-    const a = await connect("engine.io", mode);
-    const b = await connect("engine.io", mode);
+    const a = await connect("eio-steady", mode);
+    const b = await connect("eio-steady", mode);
     expect(a.sid).not.toBe(b.sid);
     a.send("for a");
     b.send("for b");

@@ -14,6 +14,7 @@ export const SEP = "\x1e";
 /** Mount names of the fixture (the path without slashes). */
 export type Mount =
   | "engine.io"
+  | "eio-steady"
   | "eio-small"
   | "eio-ws-only"
   | "eio-polling-only"
