@@ -14,22 +14,17 @@
  * ```
  */
 // biome-ignore-all lint/suspicious/noExplicitAny: `SocketData` defaults to `any` as in Socket.IO
-
-import type { CoreHost } from "./api/host.js";
+import { DurableObject } from "cloudflare:workers";
 import type { ServerOptions } from "./api/options.js";
 import { Server } from "./api/server.js";
 import type { Handshake } from "./api/socket.js";
 import type { DefaultEventsMap, EventsMap } from "./api/typed-events.js";
-import type { EngineOptions } from "./options.js";
-import type { EngineCoreLike, SocketAction, SocketCoreLike } from "./shim/core-types.js";
-import {
-  type Attachment,
-  type EngineCloseReason,
-  EngineIoServer,
-  logFailure,
-} from "./shim/engine-server.js";
+import { Core } from "./shim/core.js";
+import type { SocketAction, SocketCoreLike } from "./shim/core-types.js";
+import { type Attachment, EngineDriver, logFailure } from "./shim/engine-driver.js";
+import { coreOptions } from "./shim/engine-server.js";
 import { SocketStore } from "./shim/store.js";
-import { SocketCore } from "./shim/wasm.js";
+import { isHeartbeat, loadCore, SocketCore } from "./shim/wasm.js";
 
 /**
  * A Socket.IO server in a Durable Object. Subclass it, set `static options`, and
@@ -52,13 +47,15 @@ export class SocketIoServer<
   EmitEvents extends EventsMap = ListenEvents,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
   SocketData = any,
-> extends EngineIoServer<Env> {
+> extends DurableObject<Env> {
   /** Server options; override in the subclass. */
-  static override options: ServerOptions = {};
+  static options: ServerOptions = {};
 
   /** The Socket.IO server (the `io` of Socket.IO's documentation). */
   readonly io: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
 
+  readonly #driver: EngineDriver;
+  readonly #core: SocketCoreLike;
   /** The durable copy of sockets, rooms, `socket.data` and handshakes. */
   readonly #store: SocketStore;
   /** Engine sessions whose stored sockets are loaded in the core. */
@@ -67,61 +64,67 @@ export class SocketIoServer<
   #indexLoaded: boolean;
   /** How many times this object has started (stored). */
   readonly #wakes: number;
-  /** Sockets whose JavaScript side was rebuilt from storage in this incarnation. */
-  #revived = 0;
+  /** Sockets whose JavaScript side was rebuilt from storage in this start. */
+  #rebuilt = 0;
   /** The `socket.data` last saved, per stored socket. */
   readonly #savedData = new Map<string, string>();
-  /** Sockets whose `data` may have changed in the current turn. */
+  /** Stored sockets whose `data` may have changed in the current turn. */
   readonly #touched = new Set<string>();
-  #dataCheckQueued = false;
   /** Whether the room changes of this turn are due to be written. */
-  #roomsFlushQueued = false;
+  #roomsChanged = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    loadCore();
+    const options = (this.constructor as typeof SocketIoServer).options ?? {};
     this.#store = new SocketStore(ctx.storage.sql);
     this.#wakes = Number(this.#store.getMeta("wakes") ?? 0) + 1;
     this.#store.setMeta("wakes", String(this.#wakes));
     if (this.#wakes > 1) console.log(`[socket.io-durable] object started (start #${this.#wakes})`);
-    const core = this.core as SocketCoreLike;
+    const core = new SocketCore(coreOptions(options)) as unknown as SocketCoreLike;
+    this.#core = core;
     for (const [nsp, next] of this.#store.ackFloors()) core.restoreAckIds(nsp, next);
     this.#indexLoaded = !this.#store.hasSockets();
-    // Queries that need every socket load the stored index first (once per start).
-    const indexed = Object.create(core) as SocketCoreLike;
-    indexed.broadcast = (...args) => {
-      this.#ensureIndex();
-      return core.broadcast(...args);
-    };
-    indexed.socketsIn = (...args) => {
-      this.#ensureIndex();
-      return core.socketsIn(...args);
-    };
-    indexed.roomsIn = (...args) => {
-      this.#ensureIndex();
-      return core.roomsIn(...args);
-    };
-    indexed.clientsCount = () => {
-      this.restoreAll(Date.now());
-      return core.clientsCount();
-    };
-    const host: CoreHost = {
-      core: indexed,
-      run: (actions) => {
-        if (actions) this.run(actions);
+    const driver = new EngineDriver(ctx, core, options, {
+      opened: (sid, request) => {
+        this.#loaded.add(sid);
+        this.io._engineOpened(sid, request);
       },
-      queueFlush: () => this.queueFlush(),
-      revive: (id) => {
-        this.#ensureIndex();
-        return this.io._socket(id) !== undefined || this.#revive(id);
+      closed: (sid) => {
+        this.#loaded.delete(sid);
+        this.io._engineClosed(sid);
       },
-      storedNamespaces: () => {
-        if (!this.#store.hasSockets()) return [];
-        this.#ensureIndex();
-        return this.#store.namespaces();
-      },
-    };
-    const options = (this.constructor as typeof SocketIoServer).options ?? {};
-    this.io = new Server(host, options);
+      socketAction: (action) => this.#onSocketAction(action),
+      reviving: (now, att, use) => this.#reviving(now, att, use),
+      using: (sid, message) => this.#using(sid, message),
+      turnEnd: () => this.#turnEnd(),
+      otherRequest: (request) => this.onOtherRequest(request),
+    });
+    this.#driver = driver;
+    this.io = new Server(
+      new Core(core, {
+        run: (actions) => driver.run(actions),
+        endTurnSoon: () => driver.endTurnSoon(),
+        loadIndex: () => this.#loadIndex(),
+        loadSessions: () => driver.reviveAll(Date.now()),
+        revive: (id) => {
+          this.#loadIndex();
+          return this.io._socket(id) !== undefined || this.#rebuild(id);
+        },
+        storedNamespaces: () => {
+          if (!this.#store.hasSockets()) return [];
+          this.#loadIndex();
+          return this.#store.namespaces();
+        },
+        dataTouched: (id) => {
+          if (this.#savedData.has(id)) {
+            this.#touched.add(id);
+            driver.endTurnSoon();
+          }
+        },
+      }),
+      options,
+    );
     const ready = this.setup(this.io);
     if (ready) void ctx.blockConcurrencyWhile(() => ready);
   }
@@ -134,56 +137,19 @@ export class SocketIoServer<
     _io: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
   ): void | Promise<void> {}
 
-  /** Builds the Socket.IO core. */
-  protected override createCore(o: EngineOptions): EngineCoreLike {
-    const s = o as ServerOptions;
-    return new SocketCore({
-      pingInterval: s.pingInterval,
-      pingTimeout: s.pingTimeout,
-      maxHttpBufferSize: s.maxHttpBufferSize,
-      transports: s.transports,
-      allowUpgrades: s.allowUpgrades,
-      upgradeTimeout: s.upgradeTimeout,
-      connectTimeout: s.connectTimeout,
-    }) as unknown as SocketCoreLike;
-  }
-
-  protected override onEngineOpen(sid: string, request: Request): void {
-    this.#loaded.add(sid);
-    this.io._engineOpened(sid, request);
-  }
-
-  protected override onEngineClose(sid: string, _reason: EngineCloseReason): void {
-    this.#loaded.delete(sid);
-    this.io._engineClosed(sid);
-  }
-
-  protected override onSocketAction(action: SocketAction): void {
-    switch (action.type) {
-      case "store":
-        this.#applyStore(action);
-        return;
-      case "event":
-      case "ack":
-      case "error":
-      case "disconnect":
-        if (!this.io._socket(action.socketId) && !this.#revive(action.socketId)) return;
-        this.io._onAction(action);
-        this.#touch(action.socketId);
-        return;
-      default:
-        this.io._onAction(action);
-    }
+  /** Requests outside the Engine.IO path; 404 unless overridden. */
+  protected onOtherRequest(_request: Request): Response | Promise<Response> {
+    return new Response("Not found", { status: 404 });
   }
 
   /** Counters for tests and monitoring: wakes, revivals, storage use. */
-  override async stats(): Promise<Record<string, unknown>> {
-    const base = await super.stats();
+  async stats(): Promise<Record<string, unknown>> {
+    const clientsCount = this.#driver.turn(() => this.#driver.clientsCount());
     const storage = { ...this.#store.counters };
     return {
-      ...base,
+      clientsCount,
       wakes: this.#wakes,
-      revivedSockets: this.#revived,
+      revivedSockets: this.#rebuilt,
       loadedConnections: this.#loaded.size,
       indexLoaded: this.#indexLoaded,
       storage,
@@ -192,47 +158,156 @@ export class SocketIoServer<
     };
   }
 
-  // ---- hibernation ----------------------------------------------------------------
+  // ---- runtime entry points -------------------------------------------------------
 
-  protected override restoreSession(now: number, att: Attachment, lazy: boolean): void {
-    const expired = att.pongDeadline !== undefined && att.pongDeadline <= now;
-    // The alarm restores sessions only to ping them: their sockets stay in storage
-    // until the session speaks, unless it expired and its sockets must leave now.
-    const rows = lazy || expired ? this.#store.socketsOf(att.sid) : [];
-    if (lazy || expired) this.#loaded.add(att.sid);
-    this.run(this.core.restore(now, att, rows));
+  override fetch(request: Request): Promise<Response> {
+    return this.#driver.fetch(request);
   }
 
-  protected override onSessionActive(sid: string): void {
-    if (this.#loaded.has(sid) || this.#indexLoaded) return;
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.#driver.webSocketMessage(ws, message);
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    this.#driver.webSocketClose(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.#driver.webSocketError(ws);
+  }
+
+  override async alarm(): Promise<void> {
+    this.#driver.alarm();
+  }
+
+  // ---- actions of the Socket.IO layer ---------------------------------------------
+
+  #onSocketAction(action: SocketAction): void {
+    switch (action.type) {
+      case "store":
+        this.#applyStore(action);
+        return;
+      case "event":
+      case "ack":
+      case "error":
+      case "disconnect": {
+        if (!this.io._socket(action.socketId) && !this.#rebuild(action.socketId)) return;
+        this.io._onAction(action);
+        // A socket's own listeners may change its data in place, through a reference
+        // kept since it was handed out.
+        if (this.#savedData.has(action.socketId)) {
+          const socket = this.io._socket(action.socketId);
+          if (socket?._dataExposed()) this.#touched.add(action.socketId);
+        }
+        return;
+      }
+      default:
+        this.io._onAction(action);
+    }
+  }
+
+  #applyStore(a: Extract<SocketAction, { type: "store" }>): void {
+    const store = this.#store;
+    switch (a.op) {
+      case "socketAdded": {
+        const socket = this.io._socket(a.id);
+        const data = stringify(socket?._rawData() ?? {});
+        store.addSocket(a.id, a.sid ?? "", a.nsp ?? "/", stringify(socket?.handshake ?? {}), data);
+        this.#savedData.set(a.id, data);
+        break;
+      }
+      case "socketRemoved":
+        store.removeSocket(a.id);
+        this.#savedData.delete(a.id);
+        this.#touched.delete(a.id);
+        break;
+      case "roomsChanged":
+        this.#roomsChanged = true;
+        this.#driver.endTurnSoon();
+        break;
+      case "ackReserved":
+        store.setMeta(`ack:${a.nsp ?? "/"}`, String(a.upTo ?? 0));
+        break;
+    }
+  }
+
+  /**
+   * The end of a turn: the room changes the core collected and the `socket.data` that
+   * changed reach storage together, before anything the turn sent is let out (the
+   * output gate) and before any eviction.
+   */
+  #turnEnd(): void {
+    if (this.#roomsChanged) {
+      this.#roomsChanged = false;
+      try {
+        this.#store.applyRoomChanges(this.#core.takeRoomChanges());
+      } catch (error) {
+        logFailure("saving room changes", error);
+      }
+    }
+    if (this.#touched.size === 0) return;
+    for (const id of this.#touched) {
+      const socket = this.io._socket(id);
+      const saved = this.#savedData.get(id);
+      if (!socket?._dataExposed() || saved === undefined) continue;
+      const now = stringify(socket._rawData() ?? {});
+      if (now === saved) continue;
+      try {
+        this.#store.setData(id, now);
+        this.#savedData.set(id, now);
+      } catch (error) {
+        logFailure(`saving socket.data of ${id}`, error);
+      }
+    }
+    this.#touched.clear();
+  }
+
+  // ---- hibernation ----------------------------------------------------------------
+  // The driver revives engine sessions; this layer then loads the sockets it stored
+  // (into the core) and rebuilds their JavaScript side on first use.
+
+  /** The stored sockets to revive with session `att.sid`. */
+  #reviving(now: number, att: Attachment, use: boolean): unknown {
+    const expired = att.pongDeadline !== undefined && att.pongDeadline <= now;
+    // The alarm revives sessions only to ping them: their sockets stay in storage
+    // until the session speaks, unless it expired and its sockets must leave now.
+    if (!use && !expired) return [];
+    this.#loaded.add(att.sid);
+    return this.#store.socketsOf(att.sid);
+  }
+
+  /** Session `sid` is about to be used: its stored sockets must be in the core. */
+  #using(sid: string, message: string | ArrayBuffer | undefined): void {
+    if (this.#indexLoaded || this.#loaded.has(sid)) return;
+    if (typeof message === "string" && isHeartbeat(message)) return;
     this.#loaded.add(sid);
     const rows = this.#store.socketsOf(sid);
-    if (rows.length > 0) (this.core as SocketCoreLike).restoreSockets(rows);
+    if (rows.length > 0) this.#core.restoreSockets(rows);
   }
 
   /** Loads every stored socket into the core, dropping those of vanished sessions. */
-  #ensureIndex(): void {
+  #loadIndex(): void {
     if (this.#indexLoaded) return;
     this.#indexLoaded = true;
-    this.restoreAll(Date.now());
+    this.#driver.reviveAll(Date.now());
     const live = [];
     const gone = new Set<string>();
     for (const row of this.#store.allSockets()) {
-      if (this.core.hasSession(row.sid)) live.push(row);
+      if (this.#core.hasSession(row.sid)) live.push(row);
       // Rows of a session with no WebSocket left are orphans. Sessions loaded in this
-      // incarnation that are gone are being closed: their rows leave with their
-      // disconnects (the app's listeners may still need them).
+      // start that are gone are being closed: their rows leave with their disconnects
+      // (the app's listeners may still need them).
       else if (!this.#loaded.has(row.sid) && this.ctx.getWebSockets(row.sid).length === 0) {
         gone.add(row.sid);
       }
     }
     for (const sid of gone) this.#store.removeConnection(sid);
-    (this.core as SocketCoreLike).restoreSockets(live);
+    this.#core.restoreSockets(live);
     for (const row of live) this.#loaded.add(row.sid);
   }
 
   /** Rebuilds the JavaScript side of a stored socket; false if it cannot be. */
-  #revive(id: string): boolean {
+  #rebuild(id: string): boolean {
     const record = this.#store.socket(id);
     if (!record) return false;
     let handshake: Handshake;
@@ -244,84 +319,13 @@ export class SocketIoServer<
       return false;
     }
     this.#savedData.set(id, record.data);
-    const rooms = (this.core as SocketCoreLike).roomsOf(id);
+    const rooms = this.#core.roomsOf(id);
     if (!this.io._revive(id, record.sid, record.nsp, handshake, data, rooms)) {
-      this.run((this.core as SocketCoreLike).disconnectSocket(id, false));
+      this.#driver.run(this.#core.disconnectSocket(id, false));
       return false;
     }
-    this.#revived++;
+    this.#rebuilt++;
     return true;
-  }
-
-  #applyStore(a: Extract<SocketAction, { type: "store" }>): void {
-    const store = this.#store;
-    switch (a.op) {
-      case "socketAdded": {
-        const socket = this.io._socket(a.id);
-        const data = stringify(socket?.data ?? {});
-        store.addSocket(a.id, a.sid ?? "", a.nsp ?? "/", stringify(socket?.handshake ?? {}), data);
-        this.#savedData.set(a.id, data);
-        this.#touch(a.id);
-        break;
-      }
-      case "socketRemoved":
-        store.removeSocket(a.id);
-        this.#savedData.delete(a.id);
-        break;
-      case "roomsChanged":
-        this.#queueRoomsFlush();
-        break;
-      case "ackReserved":
-        store.setMeta(`ack:${a.nsp ?? "/"}`, String(a.upTo ?? 0));
-        break;
-    }
-  }
-
-  /**
-   * Writes the room changes the core collected, once the turn's synchronous work is over:
-   * however many joins and leaves a turn makes, they reach storage together, before the
-   * turn ends (so before anything it sends is let out, and before any eviction).
-   */
-  #queueRoomsFlush(): void {
-    if (this.#roomsFlushQueued) return;
-    this.#roomsFlushQueued = true;
-    queueMicrotask(() => {
-      this.#roomsFlushQueued = false;
-      try {
-        this.#store.applyRoomChanges((this.core as SocketCoreLike).takeRoomChanges());
-      } catch (error) {
-        logFailure("saving room changes", error);
-      }
-    });
-  }
-
-  /**
-   * Saves `socket.data` of the sockets handled in this turn if it changed, once the
-   * turn's synchronous work (listeners included) is over.
-   */
-  #touch(id: string): void {
-    if (!this.#savedData.has(id)) return;
-    this.#touched.add(id);
-    if (this.#dataCheckQueued) return;
-    this.#dataCheckQueued = true;
-    queueMicrotask(() => {
-      this.#dataCheckQueued = false;
-      for (const touched of this.#touched) {
-        const socket = this.io._socket(touched);
-        const saved = this.#savedData.get(touched);
-        if (!socket || saved === undefined || !socket.connected) continue;
-        const now = stringify(socket.data ?? {});
-        if (now !== saved) {
-          try {
-            this.#store.setData(touched, now);
-            this.#savedData.set(touched, now);
-          } catch (error) {
-            logFailure(`saving socket.data of ${touched}`, error);
-          }
-        }
-      }
-      this.#touched.clear();
-    });
   }
 }
 

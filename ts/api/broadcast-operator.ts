@@ -191,28 +191,26 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
     const rooms = [...this.#rooms];
     const except = [...this.#except];
     const volatile = this.#flags.volatile === true;
-    const host = this.#nsp.server._host;
+    const core = this.#nsp.server._core;
     const collector = ack ? new AckCollector(ack, this.#flags.timeout) : undefined;
     for (const nsp of this.#nsp._targets()) {
       nsp._notifyOutgoing(this.#rooms, this.#except, data);
-      const r = host.core.broadcast(nsp.name, rooms, except, json, binaries, !!collector, volatile);
-      if (collector && r.ackId !== undefined) {
-        for (const id of r.recipients ?? []) {
+      const r = core.broadcast(nsp.name, rooms, except, json, binaries, !!collector, volatile);
+      if (collector && r) {
+        for (const id of r.recipients) {
           const socket = liveSocket(nsp, id);
           if (socket) collector.expect(socket, r.ackId);
         }
       }
-      host.run(r.actions);
     }
     collector?.start();
-    host.queueFlush();
   }
 
   // ---- acting on the matching sockets ---------------------------------------------
 
   /** Ids of the matching sockets, by namespace. */
   #match(): [AnyNamespace, string[]][] {
-    const core = this.#nsp.server._host.core;
+    const core = this.#nsp.server._core;
     const rooms = [...this.#rooms];
     const except = [...this.#except];
     return this.#nsp._targets().map((nsp) => [nsp, core.socketsIn(nsp.name, rooms, except)]);
@@ -240,12 +238,12 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
   /** Makes the matching sockets join room(s). */
   socketsJoin(room: string | string[]): void {
     const list = Array.isArray(room) ? room : [room];
-    const host = this.#nsp.server._host;
+    const core = this.#nsp.server._core;
     for (const [nsp, ids] of this.#match()) {
       for (const id of ids) {
         const socket = liveSocket(nsp, id);
         if (socket) socket.join(list);
-        else host.run(host.core.join(id, list));
+        else core.join(id, list);
       }
     }
   }
@@ -253,13 +251,13 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
   /** Makes the matching sockets leave room(s). */
   socketsLeave(room: string | string[]): void {
     const list = Array.isArray(room) ? room : [room];
-    const host = this.#nsp.server._host;
+    const core = this.#nsp.server._core;
     for (const [nsp, ids] of this.#match()) {
       for (const id of ids) {
         const socket = liveSocket(nsp, id);
         for (const r of list) {
           if (socket) socket.leave(r);
-          else host.run(host.core.leave(id, r));
+          else core.leave(id, r);
         }
       }
     }
@@ -267,15 +265,14 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
 
   /** Disconnects the matching sockets; with `close`, their whole connections. */
   disconnectSockets(close = false): void {
-    const host = this.#nsp.server._host;
+    const core = this.#nsp.server._core;
     for (const [nsp, ids] of this.#match()) {
       for (const id of ids) {
         const socket = liveSocket(nsp, id);
         if (socket) socket.disconnect(close);
-        else host.run(host.core.disconnectSocket(id, close));
+        else core.disconnectSocket(id, close);
       }
     }
-    host.queueFlush();
   }
 }
 
@@ -346,6 +343,6 @@ class AckCollector {
 function liveSocket(nsp: AnyNamespace, id: string): AnySocket | undefined {
   const known = nsp._live.get(id);
   if (known) return known as AnySocket;
-  if (!nsp.server._host.revive?.(id)) return undefined;
+  if (!nsp.server._core.revive(id)) return undefined;
   return nsp._live.get(id) as AnySocket | undefined;
 }

@@ -78,7 +78,7 @@ class CoreRooms implements RoomsAdapter {
   get rooms(): Map<string, Set<string>> {
     const out = new Map<string, Set<string>>();
     for (const nsp of this.#nsp._targets()) {
-      for (const [room, ids] of nsp.server._host.core.roomsIn(nsp.name)) {
+      for (const [room, ids] of nsp.server._core.roomsIn(nsp.name)) {
         const set = out.get(room);
         if (set) for (const id of ids) set.add(id);
         else out.set(room, new Set(ids));
@@ -100,7 +100,7 @@ class CoreRooms implements RoomsAdapter {
   }
 
   socketRooms(id: string): Set<string> | undefined {
-    const rooms = this.#nsp.server._host.core.roomsOf(id);
+    const rooms = this.#nsp.server._core.roomsOf(id);
     return rooms.length > 0 ? new Set(rooms) : undefined;
   }
 }
@@ -182,11 +182,9 @@ export class Namespace<
   get sockets(): Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
     if (!this.#complete) {
       this.#complete = true;
-      const host = this.server._host;
-      if (host.revive) {
-        for (const id of host.core.socketsIn(this.name, [], [])) {
-          if (!this._live.has(id)) host.revive(id);
-        }
+      const core = this.server._core;
+      for (const id of core.socketsIn(this.name, [], [])) {
+        if (!this._live.has(id)) core.revive(id);
       }
     }
     return this._live;
@@ -408,26 +406,22 @@ export class Namespace<
     const random = crypto.getRandomValues(new Uint8Array(ID_BYTES));
     const socket = new Socket(this, sid, { ...handshake, auth }, base64url(random));
     runMiddlewares(this._fns.slice(), socket, (err) => {
-      const host = this.server._host;
+      const core = this.server._core;
       if (err) {
         socket._abort();
-        host.run(host.core.connectError(sid, this.name, connectErrorJson(err)));
-        host.queueFlush();
+        core.connectError(sid, this.name, connectErrorJson(err));
         return;
       }
-      const r = host.core.accept(sid, this.name, random);
-      if (r.id === undefined) {
+      const accepted = core.accept(sid, this.name, random, (id) => {
+        socket._accept(id);
+        this._live.set(id, socket);
+        this.server._track(socket);
+      });
+      if (!accepted) {
         // The connection is gone (or already joined this namespace): drop silently.
         socket._abort();
-        host.run(r.actions);
-        host.queueFlush();
         return;
       }
-      socket._accept(r.id);
-      this._live.set(r.id, socket);
-      this.server._track(socket);
-      host.run(r.actions);
-      host.queueFlush();
       this.emitReserved("connect", socket);
       this.emitReserved("connection", socket);
     });

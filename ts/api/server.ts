@@ -4,11 +4,11 @@
  */
 // biome-ignore-all lint/suspicious/noExplicitAny: `SocketData` defaults to `any` as in Socket.IO
 
+import type { Core } from "../shim/core.js";
 import type { SocketAction } from "../shim/core-types.js";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
 import { decode, encode, ProtocolViolation, parseAuth } from "./codec.js";
 import { type Listener, reportError, TypedEmitter } from "./emitter.js";
-import type { CoreHost } from "./host.js";
 import {
   Namespace,
   type NamespaceMiddleware,
@@ -125,7 +125,7 @@ export class Server<
   readonly engine: EngineInfo;
 
   /** @internal */
-  readonly _host: CoreHost;
+  readonly _core: Core;
   /** The concrete namespaces, by name. @internal */
   readonly _nsps = new Map<
     string,
@@ -152,13 +152,13 @@ export class Server<
   readonly #handshakes = new Map<string, HandshakeBase>();
 
   /** @internal */
-  constructor(host: CoreHost, options: ServerOptions = {}) {
+  constructor(core: Core, options: ServerOptions = {}) {
     super();
-    this._host = host;
+    this._core = core;
     this._cleanupEmptyChildNamespaces = options.cleanupEmptyChildNamespaces === true;
     this.engine = {
       get clientsCount() {
-        return host.core.clientsCount();
+        return core.clientsCount();
       },
     };
     this.sockets = this.of("/");
@@ -504,7 +504,7 @@ export class Server<
   _reviveChildren(): void {
     if (this.#childrenRevived) return;
     this.#childrenRevived = true;
-    for (const name of this._host.storedNamespaces?.() ?? []) {
+    for (const name of this._core.storedNamespaces()) {
       if (!this._nsps.has(name)) this.#parentSync(name, {});
     }
   }
@@ -550,8 +550,7 @@ export class Server<
           this.#byId.get(action.socketId)?._onError(new Error(action.message));
           break;
         case "closeConnection":
-          this._host.run(this._host.core.close(action.sid));
-          this._host.queueFlush();
+          this._core.closeConnection(action.sid);
           break;
         case "disconnect":
           this.#byId.get(action.socketId)?._onClose(action.reason as DisconnectReason);
@@ -575,9 +574,7 @@ export class Server<
         found._add(sid, auth, handshake);
         return;
       }
-      const host = this._host;
-      host.run(host.core.connectError(sid, name, INVALID_NAMESPACE));
-      host.queueFlush();
+      this._core.connectError(sid, name, INVALID_NAMESPACE);
     });
   }
 
@@ -654,14 +651,13 @@ export class Server<
     id: number,
   ): (...args: unknown[]) => void {
     let sent = false;
-    const host = this._host;
+    const core = this._core;
     return (...args: unknown[]): void => {
       if (sent) return;
       sent = true;
       if (!socket.connected) return;
       const { json, binaries } = encode(args);
-      host.run(host.core.ack(socket.id, id, json, binaries));
-      host.queueFlush();
+      core.ack(socket.id, id, json, binaries);
     };
   }
 
@@ -672,9 +668,7 @@ export class Server<
   ): void {
     if (!(err instanceof ProtocolViolation)) throw err;
     socket._onError(err);
-    const host = this._host;
-    host.run(host.core.close(socket._sid));
-    host.queueFlush();
+    this._core.closeConnection(socket._sid);
   }
 }
 

@@ -3,10 +3,10 @@
  */
 // biome-ignore-all lint/suspicious/noExplicitAny: `SocketData` defaults to `any` as in Socket.IO
 
+import type { Core } from "../shim/core.js";
 import { type BroadcastFlags, BroadcastOperator } from "./broadcast-operator.js";
 import { assertNotReserved, encode } from "./codec.js";
 import { type Listener, reportError, safeCall, TypedEmitter } from "./emitter.js";
-import type { CoreHost } from "./host.js";
 import { type Middleware, runMiddlewares } from "./middleware.js";
 import type { Namespace } from "./namespace.js";
 import type { Server } from "./server.js";
@@ -113,8 +113,38 @@ export class Socket<
   readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   /** What the client sent when it connected. */
   readonly handshake: Handshake;
-  /** Free-form data of the app, returned by `fetchSockets()` too. */
-  data: SocketData = {} as SocketData;
+  #data: SocketData = {} as SocketData;
+  /** Whether `data` was ever handed out, so that it may have changed in place. */
+  #dataExposed = false;
+
+  /**
+   * Free-form data of the app, returned by `fetchSockets()` too. Saved with the socket
+   * at the end of a turn that read or set it and changed its JSON.
+   */
+  get data(): SocketData {
+    this.#dataExposed = true;
+    this.#core.dataTouched(this.id);
+    return this.#data;
+  }
+
+  set data(value: SocketData) {
+    this.#data = value;
+    this.#dataExposed = true;
+    this.#core.dataTouched(this.id);
+  }
+
+  /**
+   * Whether `data` was ever read or set, so that it may have changed since it was saved
+   * (one never handed out cannot have). @internal
+   */
+  _dataExposed(): boolean {
+    return this.#dataExposed;
+  }
+
+  /** `data` without counting as a read (for storing it). @internal */
+  _rawData(): SocketData {
+    return this.#data;
+  }
   /**
    * The rooms the socket is in, its own id included. Read it; change it with `join`
    * and `leave`.
@@ -131,7 +161,7 @@ export class Socket<
   readonly _sid: string;
 
   #state: State = "pending";
-  readonly #host: CoreHost;
+  readonly #core: Core;
   readonly #acks = new Map<number, PendingAck>();
   readonly #fns: Middleware<Event>[] = [];
   #flags: BroadcastFlags = {};
@@ -151,7 +181,7 @@ export class Socket<
     this.handshake = handshake;
     this.id = id;
     this.rooms = new Set([id]);
-    this.#host = nsp.server._host;
+    this.#core = nsp.server._core;
   }
 
   /** The server. */
@@ -264,17 +294,14 @@ export class Socket<
     if (typeof data[data.length - 1] === "function") ack = data.pop() as Listener;
     this._notifyOutgoing(data);
     const { json, binaries } = encode(data);
-    const host = this.#host;
-    const r = host.core.emitToSocket(
+    const ackId = this.#core.emitToSocket(
       this.id,
       json,
       binaries,
       ack !== undefined,
       flags.volatile === true,
     );
-    if (ack) this.#expectAck(r.ackId, ack, flags.timeout);
-    host.run(r.actions);
-    host.queueFlush();
+    if (ack) this.#expectAck(ackId, ack, flags.timeout);
   }
 
   #expectAck(id: number | undefined, ack: Listener, timeout: number | undefined): void {
@@ -364,14 +391,14 @@ export class Socket<
     if (this.#state === "closed") return;
     const list = Array.isArray(rooms) ? rooms : [rooms];
     for (const r of list) this.rooms.add(r);
-    if (this.#state === "connected") this.#host.run(this.#host.core.join(this.id, list));
+    if (this.#state === "connected") this.#core.join(this.id, list);
   }
 
   /** Leaves a room. */
   leave(room: string): void {
     if (this.#state === "closed") return;
     this.rooms.delete(room);
-    if (this.#state === "connected") this.#host.run(this.#host.core.leave(this.id, room));
+    if (this.#state === "connected") this.#core.leave(this.id, room);
   }
 
   // ---- leaving --------------------------------------------------------------------
@@ -382,9 +409,7 @@ export class Socket<
    */
   disconnect(close = false): this {
     if (this.#state !== "connected") return this;
-    const host = this.#host;
-    host.run(host.core.disconnectSocket(this.id, close));
-    host.queueFlush();
+    this.#core.disconnectSocket(this.id, close);
     return this;
   }
 
@@ -476,14 +501,14 @@ export class Socket<
     this.rooms.add(id);
     this.#state = "connected";
     const extra = [...this.rooms].filter((r) => r !== id);
-    if (extra.length > 0) this.#host.run(this.#host.core.join(id, extra));
+    if (extra.length > 0) this.#core.join(id, extra);
     if (!hadOwnRoom) this.leave(id);
   }
 
   /** The socket comes back from storage, already connected. @internal */
   _revived(data: SocketData, rooms: string[]): void {
     (this as { recovered: boolean }).recovered = true;
-    this.data = data;
+    this.#data = data;
     for (const r of rooms) this.rooms.add(r);
     this.#state = "connected";
   }

@@ -2,7 +2,7 @@
  * Loads the WebAssembly core once per isolate. Wrangler turns the `.wasm` import into
  * a compiled `WebAssembly.Module`; `initSync` instantiates it synchronously.
  */
-import { EngineCore, initSync, SocketCore } from "../wasm-pkg/core.js";
+import { EngineCore, initSync, isHeartbeat, SocketCore } from "../wasm-pkg/core.js";
 import coreModule from "../wasm-pkg/core_bg.wasm";
 
 let loaded = false;
@@ -14,4 +14,4 @@ export function loadCore(): void {
   loaded = true;
 }
 
-export { EngineCore, SocketCore };
+export { EngineCore, isHeartbeat, SocketCore };

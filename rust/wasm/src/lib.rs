@@ -186,3 +186,16 @@ fn parse_snapshot(value: JsValue) -> Option<Snapshot> {
         pong_deadline: s.pong_deadline.map(now_ms),
     })
 }
+
+/// Whether a WebSocket text frame is a heartbeat answer (a pong without data): it
+/// concerns the engine session alone, so the layers above need not load their state.
+#[wasm_bindgen(js_name = isHeartbeat)]
+pub fn is_heartbeat(frame: &str) -> bool {
+    matches!(
+        engineio_core::Packet::decode_text(frame),
+        Ok(engineio_core::Packet {
+            kind: engineio_core::PacketType::Pong,
+            data: engineio_core::Data::Text(ref t),
+        }) if t.is_empty()
+    )
+}

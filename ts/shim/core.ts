@@ -1,0 +1,177 @@
+/**
+ * `Core`: the one face of the Socket.IO core that the app API (`ts/api/`) talks to.
+ *
+ * Every method calls the WebAssembly core, carries out the actions it returns, and makes
+ * sure the end of the turn runs (answering held polls, writing the turn's room changes
+ * and `socket.data`). Methods that need state the object may not have loaded since a
+ * wake say so explicitly: queries over every socket load the stored index first, the
+ * session count loads every hibernated session first.
+ */
+import type { CoreAction, SocketCoreLike } from "./core-types.js";
+
+/** What the facade needs from the Durable Object that owns it. */
+export interface CoreOwner {
+  /** Carries out actions the core returned. */
+  run(actions: CoreAction[]): void;
+  /** Makes sure the end of the current turn runs (at once if no entry point is running). */
+  endTurnSoon(): void;
+  /** Loads every stored socket into the core (once per start). */
+  loadIndex(): void;
+  /** Hands every hibernated session back to the core (once per start). */
+  loadSessions(): void;
+  /**
+   * Rebuilds the JavaScript side of a stored socket this start has not met yet; true if
+   * the socket exists now.
+   */
+  revive(id: string): boolean;
+  /** Names of the namespaces of stored sockets. */
+  storedNamespaces(): string[];
+  /** The `socket.data` of socket `id` may have changed in this turn. */
+  dataTouched(id: string): void;
+}
+
+/** Result of an emit that asked for acknowledgements. */
+export interface AckTargets {
+  /** The ack id the recipients answer with. */
+  ackId: number;
+  /** The sockets the packet went to (for a broadcast). */
+  recipients: string[];
+}
+
+/** The Socket.IO core as the app API uses it. */
+export class Core {
+  readonly #core: SocketCoreLike;
+  readonly #owner: CoreOwner;
+
+  constructor(core: SocketCoreLike, owner: CoreOwner) {
+    this.#core = core;
+    this.#owner = owner;
+  }
+
+  #apply(actions: CoreAction[]): void {
+    this.#owner.run(actions);
+    this.#owner.endTurnSoon();
+  }
+
+  // ---- connecting -----------------------------------------------------------------
+
+  /**
+   * Accepts the pending CONNECT of engine session `sid` to `nsp` (socket id from
+   * `random`). `accepted` gets the socket's id before the CONNECT answer and the
+   * socket's storage run; false when the session is gone.
+   */
+  accept(sid: string, nsp: string, random: Uint8Array, accepted: (id: string) => void): boolean {
+    const r = this.#core.accept(sid, nsp, random);
+    if (r.id !== undefined) accepted(r.id);
+    this.#apply(r.actions);
+    return r.id !== undefined;
+  }
+
+  /** Refuses a CONNECT with CONNECT_ERROR `dataJson`. */
+  connectError(sid: string, nsp: string, dataJson: string): void {
+    this.#apply(this.#core.connectError(sid, nsp, dataJson));
+  }
+
+  // ---- sending --------------------------------------------------------------------
+
+  /** Sends an event to one socket; the ack id when `withAck`. */
+  emitToSocket(
+    id: string,
+    dataJson: string,
+    binaries: Uint8Array[],
+    withAck: boolean,
+    volatile: boolean,
+  ): number | undefined {
+    const r = this.#core.emitToSocket(id, dataJson, binaries, withAck, volatile);
+    this.#apply(r.actions);
+    return r.ackId;
+  }
+
+  /**
+   * Sends an event to the sockets of `nsp` in any of `rooms` (all when empty) and none
+   * of `except`, encoded once. With `withAck`, the ack id and the recipients.
+   */
+  broadcast(
+    nsp: string,
+    rooms: string[],
+    except: string[],
+    dataJson: string,
+    binaries: Uint8Array[],
+    withAck: boolean,
+    volatile: boolean,
+  ): AckTargets | undefined {
+    this.#owner.loadIndex();
+    const r = this.#core.broadcast(nsp, rooms, except, dataJson, binaries, withAck, volatile);
+    this.#apply(r.actions);
+    return r.ackId === undefined ? undefined : { ackId: r.ackId, recipients: r.recipients ?? [] };
+  }
+
+  /** Answers the client's ack `ackId` of socket `id`. */
+  ack(id: string, ackId: number, dataJson: string, binaries: Uint8Array[]): void {
+    this.#apply(this.#core.ack(id, ackId, dataJson, binaries));
+  }
+
+  // ---- rooms and leaving ----------------------------------------------------------
+
+  /** Adds socket `id` to rooms. */
+  join(id: string, rooms: string[]): void {
+    this.#apply(this.#core.join(id, rooms));
+  }
+
+  /** Removes socket `id` from a room. */
+  leave(id: string, room: string): void {
+    this.#apply(this.#core.leave(id, room));
+  }
+
+  /** Disconnects socket `id`; with `close`, its whole connection. */
+  disconnectSocket(id: string, close: boolean): void {
+    this.#apply(this.#core.disconnectSocket(id, close));
+  }
+
+  /** Closes engine session `sid` from the server side. */
+  closeConnection(sid: string): void {
+    this.#apply(this.#core.close(sid));
+  }
+
+  // ---- queries --------------------------------------------------------------------
+
+  /** Ids of the sockets of `nsp` in any of `rooms` (all when empty), none of `except`. */
+  socketsIn(nsp: string, rooms: string[], except: string[]): string[] {
+    this.#owner.loadIndex();
+    return this.#core.socketsIn(nsp, rooms, except);
+  }
+
+  /** Every room of `nsp` with its members. */
+  roomsIn(nsp: string): [string, string[]][] {
+    this.#owner.loadIndex();
+    return this.#core.roomsIn(nsp);
+  }
+
+  /** The rooms of socket `id` (its own id included). */
+  roomsOf(id: string): string[] {
+    return this.#core.roomsOf(id);
+  }
+
+  /** Number of open engine sessions of this object. */
+  clientsCount(): number {
+    this.#owner.loadSessions();
+    return this.#core.clientsCount();
+  }
+
+  // ---- state of this start --------------------------------------------------------
+
+  /** See {@link CoreOwner.revive}. */
+  revive(id: string): boolean {
+    return this.#owner.revive(id);
+  }
+
+  /** See {@link CoreOwner.storedNamespaces}. */
+  storedNamespaces(): string[] {
+    return this.#owner.storedNamespaces();
+  }
+
+  /** See {@link CoreOwner.dataTouched}. */
+  dataTouched(id: string): void {
+    this.#owner.dataTouched(id);
+  }
+}

@@ -1,0 +1,569 @@
+/**
+ * `EngineDriver`: runs an Engine.IO (or Socket.IO) core inside a Durable Object.
+ *
+ * It turns runtime events into calls of the WebAssembly core and the core's actions
+ * into runtime calls:
+ *
+ * | runtime event                      | core call                               |
+ * | ---------------------------------- | --------------------------------------- |
+ * | `fetch` handshake (polling / ws)   | `classify`, `allowRequest`, `open`      |
+ * | `fetch` GET / POST with `sid`      | `poll` / `post`                         |
+ * | `fetch` WebSocket with `sid`       | `beginUpgrade`                          |
+ * | `webSocketMessage`                 | `wsText` / `wsBinary`                   |
+ * | `webSocketClose`/`webSocketError`  | `wsClosed`                              |
+ * | `alarm`                            | `tick`                                  |
+ *
+ * | core action | runtime call                                              |
+ * | ----------- | --------------------------------------------------------- |
+ * | `respond`   | resolves the held `fetch` with a `Response`               |
+ * | `wsSend`    | `ws.send`                                                 |
+ * | `wsClose`   | `ws.close`                                                |
+ * | `persist`   | `ws.serializeAttachment` (survives hibernation)           |
+ * | `setAlarm`  | `ctx.storage.setAlarm`                                    |
+ *
+ * WebSockets are accepted with `ctx.acceptWebSocket` (hibernation API) and tagged with
+ * their session id. No timer keeps the object awake: the heartbeat runs on the alarm.
+ *
+ * **Turns.** Each runtime event is one turn: the core's calls made during it (the app's
+ * listeners included) are followed by one end-of-turn step, which runs the owner's
+ * `turnEnd` (the Socket.IO layer writes its room changes and `socket.data` there) and
+ * then answers held polls with what the turn queued. A core call made outside any
+ * runtime event (a timer of the app, the continuation of an `await`) ends its own turn
+ * in a microtask.
+ *
+ * **Hibernation.** The driver is the one owner of the sessions' way back after an
+ * eviction. Words used throughout: a session is *revived* when its snapshot (the
+ * WebSocket's attachment) is handed back to the core; the owner then *loads* what it
+ * stored about that session (`reviving`, `using`).
+ */
+import { corsHeaders } from "../cors.js";
+import { type EngineOptions, matchesPath, normalizePath } from "../options.js";
+import type { CoreAction, EngineCoreLike, SocketAction } from "./core-types.js";
+import { isHeartbeat } from "./wasm.js";
+
+/** What a WebSocket carries through hibernation. */
+export interface Attachment {
+  sid: string;
+  /** Set while the socket is only an upgrade probe of a polling session. */
+  probe?: boolean;
+  nextPingAt?: number;
+  pongDeadline?: number;
+}
+
+/** Data of an Engine.IO message: text, or bytes. */
+export type EngineData = string | Uint8Array;
+
+/** Why an Engine.IO session closed (Socket.IO's reason strings). */
+export type EngineCloseReason =
+  | "transport close"
+  | "transport error"
+  | "ping timeout"
+  | "parse error"
+  | "forced close";
+
+/** What the driver tells the object that owns it. Every member is optional. */
+export interface EngineEvents {
+  /** A session opened; `request` is its handshake request. */
+  opened?(sid: string, request: Request): void;
+  /** A message arrived on a session (bare Engine.IO use). */
+  message?(sid: string, data: EngineData): void;
+  /** A session closed. */
+  closed?(sid: string, reason: EngineCloseReason): void;
+  /** An action of the Socket.IO layer (only a Socket.IO core returns them). */
+  socketAction?(action: SocketAction): void;
+  /**
+   * A hibernated session is being revived: what the core needs with it (the Socket.IO
+   * layer's stored sockets of that session). `use`: the session is about to be used (a
+   * message or close on it), not only pinged by the alarm.
+   */
+  reviving?(now: number, att: Attachment, use: boolean): unknown;
+  /**
+   * A message (`message`) or the close of session `sid` is about to be handled, after any
+   * revival.
+   */
+  using?(sid: string, message: string | ArrayBuffer | undefined): void;
+  /** The end of a turn, before held polls are answered. */
+  turnEnd?(): void;
+  /** Requests outside the Engine.IO path; 404 when absent. */
+  otherRequest?(request: Request): Response | Promise<Response>;
+}
+
+interface HeldRequest {
+  resolve: (r: Response) => void;
+  headers: Headers;
+}
+
+/** A WebSocket whose session has ended (detached): its later events are ignored. */
+const DETACHED = "";
+
+function randomBytes(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(15));
+}
+
+/** Logs an exception that escaped a runtime entry point or step of the object. */
+export function logFailure(entry: string, error: unknown): void {
+  console.error(`socket.io-durable: ${entry} failed:`, error);
+}
+
+/** Runs `fn`, logging (not throwing) what it throws. */
+function guarded(entry: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    logFailure(entry, error);
+  }
+}
+
+function jsonError(status: number, body: string, headers: Headers): Response {
+  headers.set("Content-Type", "application/json");
+  return new Response(body, { status, headers });
+}
+
+/** Runs one core inside a Durable Object (see the module comment). */
+export class EngineDriver {
+  /** The core state machine. */
+  readonly core: EngineCoreLike;
+  readonly #ctx: DurableObjectState;
+  readonly #options: EngineOptions;
+  readonly #events: EngineEvents;
+  readonly #path: string;
+  /** The current WebSocket of each session. */
+  readonly #sockets = new Map<string, WebSocket>();
+  /** The session of each WebSocket met in this start (`DETACHED` once it ended). */
+  readonly #sessions = new Map<WebSocket, string>();
+  readonly #held = new Map<number, HeldRequest>();
+  #nextReq = 1;
+  /** Depth of the runtime events being handled (a turn ends when it drops to 0). */
+  #depth = 0;
+  #endQueued = false;
+  /** Set once every hibernated WebSocket session has been handed back to the core. */
+  #allRevived = false;
+  /** A WebSocket waiting for the `opened` action of its handshake. */
+  #handshakeSocket: WebSocket | null = null;
+  /** The request of the handshake in progress. */
+  #handshakeRequest: Request | null = null;
+
+  constructor(
+    ctx: DurableObjectState,
+    core: EngineCoreLike,
+    options: EngineOptions,
+    events: EngineEvents,
+  ) {
+    this.#ctx = ctx;
+    this.core = core;
+    this.#options = options;
+    this.#events = events;
+    this.#path = normalizePath(options.path);
+    void ctx.blockConcurrencyWhile(async () => {
+      const alarm = await ctx.storage.getAlarm();
+      core.setKnownAlarm(alarm ?? undefined);
+    });
+  }
+
+  // ---- turns ----------------------------------------------------------------------
+
+  /** Runs `fn` as (part of) a turn; the turn ends when the outermost call returns. */
+  turn<T>(fn: () => T): T {
+    this.#depth++;
+    try {
+      return fn();
+    } finally {
+      if (--this.#depth === 0) this.#endTurn();
+    }
+  }
+
+  /** Makes sure the current turn ends: now if no runtime event is being handled. */
+  endTurnSoon(): void {
+    if (this.#depth > 0 || this.#endQueued) return;
+    this.#endQueued = true;
+    queueMicrotask(() => {
+      this.#endQueued = false;
+      this.#endTurn();
+    });
+  }
+
+  #endTurn(): void {
+    const end = this.#events.turnEnd;
+    if (end) guarded("the end of a turn", () => end());
+    guarded("flush", () => {
+      if (this.core.needsFlush()) this.run(this.core.flush());
+    });
+  }
+
+  // ---- app-facing calls -----------------------------------------------------------
+
+  /** Sends a message to session `sid` (text, or bytes as a binary message). */
+  send(sid: string, data: string | ArrayBuffer | ArrayBufferView): void {
+    let actions: CoreAction[];
+    if (typeof data === "string") {
+      actions = this.core.sendText(sid, data);
+    } else {
+      const bytes =
+        data instanceof ArrayBuffer
+          ? new Uint8Array(data)
+          : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      actions = this.core.sendBinary(sid, bytes);
+    }
+    this.run(actions);
+    this.endTurnSoon();
+  }
+
+  /** Closes session `sid` from the server side. */
+  close(sid: string): void {
+    this.run(this.core.close(sid));
+    this.endTurnSoon();
+  }
+
+  /** Number of open sessions (every hibernated one revived first). */
+  clientsCount(): number {
+    this.reviveAll(Date.now());
+    return this.core.clientsCount();
+  }
+
+  // ---- runtime entry points -------------------------------------------------------
+
+  /** The object's `fetch`: answers 500 (and logs) if handling it throws. */
+  async fetch(request: Request): Promise<Response> {
+    try {
+      return await this.#fetch(request);
+    } catch (error) {
+      logFailure("fetch", error);
+      return new Response("Internal Server Error", { status: 500 });
+    }
+  }
+
+  async #fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (!matchesPath(url.pathname, this.#path)) {
+      const other = this.#events.otherRequest;
+      return other ? other(request) : new Response("Not found", { status: 404 });
+    }
+    const cors = this.#options.cors;
+    if (request.method === "OPTIONS" && cors) {
+      const headers = await corsHeaders(cors, request, true);
+      return new Response(null, { status: cors.optionsSuccessStatus ?? 204, headers });
+    }
+    const headers = await corsHeaders(cors, request, false);
+    const q = url.searchParams;
+    const upgrade = request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+    const c = this.core.classify(
+      request.method,
+      q.get("transport") ?? undefined,
+      q.get("EIO") ?? undefined,
+      q.get("sid") ?? undefined,
+      upgrade,
+    );
+    if ("error" in c) return jsonError(c.error.status, c.error.body, headers);
+    switch (c.route) {
+      case "handshake": {
+        const refusal = await this.#checkAllowRequest(request);
+        if (refusal !== null) {
+          return jsonError(403, JSON.stringify({ code: 4, message: refusal }), headers);
+        }
+        return this.turn(() => {
+          this.#handshakeRequest = request;
+          try {
+            if (c.transport === "polling") {
+              const [req, response] = this.#hold(headers);
+              this.run(this.core.open(Date.now(), "polling", req, randomBytes()));
+              return response;
+            }
+            const pair = new WebSocketPair();
+            this.#handshakeSocket = pair[1];
+            this.run(this.core.open(Date.now(), "websocket", undefined, randomBytes()));
+            return new Response(null, { status: 101, webSocket: pair[0], headers });
+          } finally {
+            this.#handshakeSocket = null;
+            this.#handshakeRequest = null;
+          }
+        });
+      }
+      case "poll":
+        return this.turn(() => {
+          const [req, response] = this.#hold(headers);
+          this.run(this.core.poll(Date.now(), c.sid, req));
+          return response;
+        });
+      case "post": {
+        const body = new Uint8Array(await request.arrayBuffer());
+        const type = request.headers.get("Content-Type") ?? undefined;
+        return this.turn(() => {
+          const [req, response] = this.#hold(headers);
+          this.run(this.core.post(Date.now(), c.sid, req, type, body));
+          return response;
+        });
+      }
+      case "upgrade":
+        return this.turn(() => {
+          const r = this.core.beginUpgrade(Date.now(), c.sid);
+          if (!Array.isArray(r)) return jsonError(r.error.status, r.error.body, headers);
+          const pair = new WebSocketPair();
+          const ws = pair[1];
+          this.#ctx.acceptWebSocket(ws, [c.sid]);
+          ws.serializeAttachment({ sid: c.sid, probe: true } satisfies Attachment);
+          this.#attach(c.sid, ws);
+          this.run(r);
+          return new Response(null, { status: 101, webSocket: pair[0], headers });
+        });
+      case "closeAtOnce": {
+        const pair = new WebSocketPair();
+        pair[1].accept();
+        pair[1].close();
+        return new Response(null, { status: 101, webSocket: pair[0], headers });
+      }
+    }
+  }
+
+  /** The object's `webSocketMessage`. */
+  webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    guarded("webSocketMessage", () =>
+      this.turn(() => {
+        const sid = this.#sessionOf(ws, message);
+        if (sid === null) return;
+        const now = Date.now();
+        this.run(
+          typeof message === "string"
+            ? this.core.wsText(now, sid, message)
+            : this.core.wsBinary(now, sid, new Uint8Array(message)),
+        );
+      }),
+    );
+  }
+
+  /** The object's `webSocketClose`. */
+  webSocketClose(ws: WebSocket): void {
+    guarded("webSocketClose", () => this.turn(() => this.#socketGone(ws, false)));
+    try {
+      ws.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** The object's `webSocketError`. */
+  webSocketError(ws: WebSocket): void {
+    guarded("webSocketError", () => this.turn(() => this.#socketGone(ws, true)));
+  }
+
+  /** The object's `alarm`. */
+  alarm(): void {
+    guarded("alarm", () =>
+      this.turn(() => {
+        const now = Date.now();
+        this.reviveAll(now);
+        this.run(this.core.tick(now));
+      }),
+    );
+  }
+
+  // ---- hibernation ----------------------------------------------------------------
+
+  /** Revives every hibernated WebSocket session (once per start). */
+  reviveAll(now: number): void {
+    if (this.#allRevived) return;
+    this.#allRevived = true;
+    // Live sessions first: closing an expired one runs the app's disconnect
+    // listeners, which may need every other session already in place.
+    const expired: [WebSocket, Attachment][] = [];
+    for (const ws of this.#ctx.getWebSockets()) {
+      const att = ws.deserializeAttachment() as Attachment | null;
+      if (!att || att.probe || att.nextPingAt === undefined) continue;
+      if (this.core.hasSession(att.sid)) continue;
+      if (att.pongDeadline !== undefined && att.pongDeadline <= now) {
+        expired.push([ws, att]);
+        continue;
+      }
+      this.#revive(now, ws, att, false);
+    }
+    for (const [ws, att] of expired) this.#revive(now, ws, att, false);
+  }
+
+  #revive(now: number, ws: WebSocket, att: Attachment, use: boolean): void {
+    this.#attach(att.sid, ws);
+    const rows = this.#events.reviving?.(now, att, use);
+    this.run(this.core.restore(now, att, rows));
+  }
+
+  #attach(sid: string, ws: WebSocket): void {
+    this.#sockets.set(sid, ws);
+    this.#sessions.set(ws, sid);
+  }
+
+  /**
+   * The session of a WebSocket; on its first event in this start, read from its
+   * attachment and, if the object was evicted since, revived (only this session).
+   * `message`: the frame that arrived, if any. The close of a WebSocket (rare) reads the
+   * attachment again, which stays the truth of whether the socket was detached.
+   */
+  #sessionOf(ws: WebSocket, message?: string | ArrayBuffer): string | null {
+    let sid = message === undefined ? undefined : this.#sessions.get(ws);
+    if (sid === undefined) {
+      const att = ws.deserializeAttachment() as Attachment | null;
+      if (!att || typeof att.sid !== "string") {
+        try {
+          ws.close(1011, "unknown session");
+        } catch {
+          // already closed
+        }
+        return null;
+      }
+      sid = att.sid;
+      if (
+        sid !== DETACHED &&
+        !this.core.hasSession(sid) &&
+        !att.probe &&
+        att.nextPingAt !== undefined
+      ) {
+        // A pong concerns the engine session alone: the layers above need not load
+        // their state for it.
+        const use = typeof message !== "string" || !isHeartbeat(message);
+        this.#revive(Date.now(), ws, att, use);
+      } else {
+        this.#sessions.set(ws, sid);
+        if (sid !== DETACHED && !this.#sockets.has(sid)) this.#sockets.set(sid, ws);
+      }
+    }
+    if (sid === DETACHED) return null;
+    this.#events.using?.(sid, message);
+    return sid;
+  }
+
+  #socketGone(ws: WebSocket, error: boolean): void {
+    const sid = this.#sessionOf(ws);
+    if (sid === null) return;
+    this.#sessions.set(ws, DETACHED);
+    if (this.#sockets.get(sid) === ws) this.#sockets.delete(sid);
+    this.run(this.core.wsClosed(Date.now(), sid, error));
+  }
+
+  #socketFor(sid: string): WebSocket | undefined {
+    let ws = this.#sockets.get(sid);
+    if (!ws) {
+      ws = this.#ctx.getWebSockets(sid)[0];
+      if (ws) this.#attach(sid, ws);
+    }
+    return ws;
+  }
+
+  // ---- requests -------------------------------------------------------------------
+
+  #hold(headers: Headers): [number, Promise<Response>] {
+    const req = this.#nextReq++;
+    const response = new Promise<Response>((resolve) => {
+      this.#held.set(req, { resolve, headers });
+    });
+    return [req, response];
+  }
+
+  async #checkAllowRequest(request: Request): Promise<string | null> {
+    const hook = this.#options.allowRequest;
+    if (!hook) return null;
+    return new Promise((resolve) => {
+      try {
+        hook(request, (err, success) => resolve(success ? null : (err ?? "Forbidden")));
+      } catch (e) {
+        resolve(e instanceof Error ? e.message : "Forbidden");
+      }
+    });
+  }
+
+  // ---- actions --------------------------------------------------------------------
+
+  /**
+   * Carries out core actions in order. An action that throws (a storage error, say) is
+   * logged and the rest of the batch still runs: the core has already moved on, so
+   * dropping the remaining actions (a CONNECT answer, a close) would leave clients and
+   * the core out of step.
+   */
+  run(actions: CoreAction[]): void {
+    // A plain try/catch here, not guarded(): no closure per action on the hot path.
+    for (const a of actions) {
+      try {
+        this.#runAction(a);
+      } catch (error) {
+        logFailure(`the "${a.type}" action`, error);
+      }
+    }
+  }
+
+  #runAction(a: CoreAction): void {
+    switch (a.type) {
+      case "opened": {
+        if (a.transport === "websocket" && this.#handshakeSocket) {
+          const ws = this.#handshakeSocket;
+          this.#handshakeSocket = null;
+          this.#ctx.acceptWebSocket(ws, [a.sid]);
+          ws.serializeAttachment({ sid: a.sid } satisfies Attachment);
+          this.#attach(a.sid, ws);
+        }
+        if (this.#handshakeRequest) this.#events.opened?.(a.sid, this.#handshakeRequest);
+        break;
+      }
+      case "message":
+        this.#events.message?.(a.sid, a.text ?? a.binary ?? "");
+        break;
+      case "closed":
+        this.#sockets.delete(a.sid);
+        this.#events.closed?.(a.sid, a.reason as EngineCloseReason);
+        break;
+      case "respond": {
+        const h = this.#held.get(a.req);
+        if (!h) break;
+        this.#held.delete(a.req);
+        if (a.contentType) h.headers.set("Content-Type", a.contentType);
+        h.resolve(new Response(a.body || null, { status: a.status, headers: h.headers }));
+        break;
+      }
+      case "wsSend": {
+        const ws = this.#socketFor(a.sid);
+        try {
+          ws?.send(a.text ?? a.binary ?? "");
+        } catch {
+          // the socket is closing; its close event ends the session
+        }
+        break;
+      }
+      case "wsSendMany": {
+        const frame = a.text ?? a.binary ?? "";
+        for (const sid of a.sids) {
+          try {
+            this.#socketFor(sid)?.send(frame);
+          } catch {
+            // the socket is closing; its close event ends the session
+          }
+        }
+        break;
+      }
+      case "wsClose": {
+        const ws = this.#socketFor(a.sid);
+        this.#sockets.delete(a.sid);
+        if (ws) {
+          // Detach first so that the close event of this socket is not taken for
+          // the close of a later transport of the same session.
+          ws.serializeAttachment({ sid: DETACHED } satisfies Attachment);
+          this.#sessions.set(ws, DETACHED);
+          try {
+            ws.close(a.code, a.reason);
+          } catch {
+            // already closed
+          }
+        }
+        break;
+      }
+      case "persist": {
+        const ws = this.#socketFor(a.sid);
+        ws?.serializeAttachment({
+          sid: a.sid,
+          nextPingAt: a.nextPingAt,
+          pongDeadline: a.pongDeadline,
+        } satisfies Attachment);
+        break;
+      }
+      case "setAlarm":
+        void this.#ctx.storage.setAlarm(a.at);
+        break;
+      default:
+        this.#events.socketAction?.(a);
+    }
+  }
+}
