@@ -15,7 +15,7 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const WASM_PKG_DIR = path.join(ROOT, "ts", "wasm-pkg");
 export const WASM_FILE = path.join(WASM_PKG_DIR, "core_bg.wasm");
 
-const WASM_TARGET = "wasm32-unknown-unknown";
+const RUST_TOOLCHAIN_FILE = path.join(ROOT, "rust-toolchain.toml");
 /** Used when Cargo.lock does not pin wasm-bindgen (yet). */
 const WASM_BINDGEN_DEFAULT = "0.2.130";
 const WASM_PACK_VERSION = "0.15.1";
@@ -254,44 +254,68 @@ function requireCargo() {
   }
 }
 
-function hasRustWasmTarget() {
-  const sysroot = capture("rustc", ["--print", "sysroot"]);
-  if (!sysroot.ok) return false;
-  return fs.existsSync(path.join(sysroot.stdout.trim(), "lib", "rustlib", WASM_TARGET, "lib"));
-}
-
 function requireRustup(what) {
   if (!which("rustup")) {
     throw new ToolchainError(`${what} is missing and rustup is not available to add it`);
   }
 }
 
-/** Makes sure the wasm32-unknown-unknown target is installed for the active toolchain. */
-export function ensureRustWasm() {
-  requireCargo();
-  if (hasRustWasmTarget()) return;
-  withLockSync("rust-tools", () => {
-    if (hasRustWasmTarget()) return;
-    requireRustup(`the Rust target ${WASM_TARGET}`);
-    log(`adding Rust target ${WASM_TARGET}`);
-    runChecked("rustup", ["target", "add", WASM_TARGET]);
-  });
+/**
+ * The targets and components that rust-toolchain.toml declares (its `[toolchain]`
+ * arrays of plain strings).
+ */
+export function rustToolchainSpec() {
+  let text = "";
+  try {
+    text = fs.readFileSync(RUST_TOOLCHAIN_FILE, "utf8");
+  } catch {
+    // no toolchain file: nothing declared
+  }
+  const list = (key) => {
+    const match = text.match(new RegExp(`^\\s*${key}\\s*=\\s*\\[([^\\]]*)\\]`, "m"));
+    return match ? [...match[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]) : [];
+  };
+  return { targets: list("targets"), components: list("components") };
 }
 
-/** Makes sure rustfmt and clippy are available (needed by `npm run lint`). */
-export function ensureRustLintTools() {
+/** The cargo subcommand that a rustup component provides, to check that it works. */
+const COMPONENT_COMMANDS = { rustfmt: "fmt", clippy: "clippy" };
+
+function missingRustParts() {
+  const { targets, components } = rustToolchainSpec();
+  const sysroot = capture("rustc", ["--print", "sysroot"]);
+  const hasTarget = (target) =>
+    sysroot.ok && fs.existsSync(path.join(sysroot.stdout.trim(), "lib", "rustlib", target, "lib"));
+  return {
+    targets: targets.filter((t) => !hasTarget(t)),
+    components: components.filter(
+      (c) => COMPONENT_COMMANDS[c] && !capture("cargo", [COMPONENT_COMMANDS[c], "--version"]).ok,
+    ),
+  };
+}
+
+/**
+ * Makes sure the active toolchain has the targets and components of rust-toolchain.toml.
+ * rustup installs them itself when it installs the toolchain; a toolchain that was
+ * already there without them (the usual rustup setup has no wasm32 target) gets them
+ * here, with `rustup target add` / `rustup component add` (which act on the toolchain
+ * that rust-toolchain.toml selects, and do not update it).
+ */
+export function ensureRustToolchain() {
   requireCargo();
-  const missing = () =>
-    [
-      ["rustfmt", "fmt"],
-      ["clippy", "clippy"],
-    ].filter(([, sub]) => !capture("cargo", [sub, "--version"]).ok);
-  if (missing().length === 0) return;
+  const missing = missingRustParts();
+  if (missing.targets.length === 0 && missing.components.length === 0) return;
   withLockSync("rust-tools", () => {
-    for (const [component, sub] of missing()) {
-      requireRustup(`cargo ${sub}`);
-      log(`adding Rust component ${component}`);
-      runChecked("rustup", ["component", "add", component]);
+    const still = missingRustParts();
+    if (still.targets.length > 0) {
+      requireRustup(`the Rust target ${still.targets.join(", ")}`);
+      log(`adding Rust target ${still.targets.join(", ")}`);
+      runChecked("rustup", ["target", "add", ...still.targets]);
+    }
+    if (still.components.length > 0) {
+      requireRustup(`the Rust component ${still.components.join(", ")}`);
+      log(`adding Rust component ${still.components.join(", ")}`);
+      runChecked("rustup", ["component", "add", ...still.components]);
     }
   });
 }
@@ -531,7 +555,7 @@ export async function buildWasm({ force = false } = {}) {
     log("wasm: ts/wasm-pkg is up to date");
     return;
   }
-  ensureRustWasm();
+  ensureRustToolchain();
   ensureWasmTools();
   const wasmOpt = resolveBin("wasm-opt");
   await withLock("wasm", async () => {
