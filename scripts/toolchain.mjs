@@ -5,6 +5,7 @@
 // cheap when its tool is already in place.
 
 import { spawn, spawnSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -16,6 +17,10 @@ export const WASM_PKG_DIR = path.join(ROOT, "ts", "wasm-pkg");
 export const WASM_FILE = path.join(WASM_PKG_DIR, "core_bg.wasm");
 
 const RUST_TOOLCHAIN_FILE = path.join(ROOT, "rust-toolchain.toml");
+const WASM_TARGET = "wasm32-unknown-unknown";
+const WASM_CRATE_DIR = path.join(ROOT, "rust", "wasm");
+/** What ts/wasm-pkg was last built from (see buildWasm). */
+const WASM_STAMP = path.join(WASM_PKG_DIR, ".build-stamp.json");
 /** Used when Cargo.lock does not pin wasm-bindgen (yet). */
 const WASM_BINDGEN_DEFAULT = "0.2.130";
 const WASM_PACK_VERSION = "0.15.1";
@@ -118,21 +123,23 @@ export function runChecked(command, args, options = {}) {
 }
 
 /**
- * Runs a command asynchronously with inherited stdin/stderr. With `tee: true`
- * stdout is also collected and returned. Resolves to { code, stdout }; a command
- * that cannot be started resolves with code 127.
+ * Runs a command asynchronously with inherited stdin/stderr. With `tee: true` stdout is
+ * also collected and returned; with `captureStdout: true` it is collected and not
+ * printed. Resolves to { code, stdout }; a command that cannot be started resolves with
+ * code 127.
  */
 export function run(command, args, options = {}) {
   return new Promise((resolve) => {
+    const collect = options.tee || options.captureStdout;
     const child = spawn(command, args, {
       cwd: options.cwd ?? ROOT,
       env: options.env ?? process.env,
-      stdio: ["inherit", options.tee ? "pipe" : "inherit", "inherit"],
+      stdio: ["inherit", collect ? "pipe" : "inherit", "inherit"],
     });
     const chunks = [];
-    if (options.tee) {
+    if (collect) {
       child.stdout.on("data", (chunk) => {
-        process.stdout.write(chunk);
+        if (options.tee) process.stdout.write(chunk);
         chunks.push(chunk);
       });
     }
@@ -507,81 +514,121 @@ export function runNodeTool(name, args, options = {}) {
 // ---------------------------------------------------------------------------
 // WebAssembly build.
 
-function newestMtime(dir) {
-  let newest = 0;
-  let entries;
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return 0;
+/**
+ * `cargo build` of rust/wasm for wasm32, the very command that wasm-pack runs (same
+ * directory, same arguments), so that the two share cargo's fingerprints. Cargo decides
+ * what is stale and does nothing when nothing is. Resolves to the path of the .wasm
+ * artifact, from cargo's own report of it.
+ */
+async function cargoBuildWasm() {
+  const built = await run(
+    "cargo",
+    [
+      "build",
+      "--lib",
+      "--release",
+      "--target",
+      WASM_TARGET,
+      "--message-format=json-render-diagnostics",
+    ],
+    { cwd: WASM_CRATE_DIR, captureStdout: true },
+  );
+  if (built.code !== 0) {
+    throw new ToolchainError(`cargo build of rust/wasm failed (exit code ${built.code})`);
   }
-  for (const entry of entries) {
-    if (entry.name === "target" || entry.name === "node_modules" || entry.name.startsWith(".")) {
+  let artifact = null;
+  for (const line of built.stdout.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const message = JSON.parse(line);
+    if (message.reason !== "compiler-artifact" || !message.target?.kind?.includes("cdylib")) {
       continue;
     }
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      newest = Math.max(newest, newestMtime(full));
-    } else {
-      newest = Math.max(newest, mtimeMs(full) ?? 0);
-    }
+    artifact = message.filenames.find((f) => f.endsWith(".wasm")) ?? artifact;
   }
-  return newest;
+  if (!artifact) throw new ToolchainError("cargo build of rust/wasm reported no .wasm file");
+  return artifact;
 }
 
-/** True when ts/wasm-pkg is newer than every Rust input. */
-export function wasmUpToDate() {
-  const built = mtimeMs(WASM_FILE);
-  if (built === null) return false;
-  for (const out of ["core.js", "core.d.ts"]) {
-    if (!fs.existsSync(path.join(WASM_PKG_DIR, out))) return false;
-  }
-  const inputs = [
-    newestMtime(path.join(ROOT, "rust")),
-    ...["Cargo.toml", "Cargo.lock", "rust-toolchain.toml", "rust-toolchain"].map(
-      (f) => mtimeMs(path.join(ROOT, f)) ?? 0,
-    ),
-  ];
-  return Math.max(...inputs) <= built;
+/** wasm-pack: wasm-bindgen's glue for `--target web`; wasm-opt is run separately. */
+const WASM_PACK_ARGS = [
+  "build",
+  "rust/wasm",
+  "--target",
+  "web",
+  "--release",
+  "--no-opt",
+  "--out-dir",
+  "../../ts/wasm-pkg",
+  "--out-name",
+  "core",
+];
+
+function sha256(file) {
+  return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
 /**
- * Builds rust/wasm into ts/wasm-pkg (core.js, core_bg.wasm, core.d.ts) with wasm-pack,
- * then shrinks the module with binaryen's wasm-opt from node_modules. Skipped when
- * nothing under rust/ (nor Cargo.toml/Cargo.lock) changed since the last build.
+ * What the post-processing of a cargo artifact depends on besides the artifact: the
+ * tools and their options. A change of any of them makes the next build redo it.
+ */
+function postProcessRecipe() {
+  return {
+    wasmBindgen: wasmBindgenVersion(),
+    wasmPack: [toolVersion("wasm-pack"), ...WASM_PACK_ARGS],
+    wasmOpt: ["-Oz", ...WASM_OPT_FEATURES],
+  };
+}
+
+function readStamp() {
+  try {
+    return JSON.parse(fs.readFileSync(WASM_STAMP, "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+/** True when ts/wasm-pkg is complete and was made from `artifactHash` the same way. */
+function wasmPkgMatches(artifactHash) {
+  for (const out of ["core.js", "core.d.ts", "core_bg.wasm"]) {
+    if (!fs.existsSync(path.join(WASM_PKG_DIR, out))) return false;
+  }
+  const stamp = readStamp();
+  return (
+    stamp?.artifact === artifactHash &&
+    JSON.stringify(stamp.recipe) === JSON.stringify(postProcessRecipe())
+  );
+}
+
+/**
+ * Builds rust/wasm into ts/wasm-pkg (core.js, core_bg.wasm, core.d.ts). `cargo build`
+ * always runs (a no-op when nothing changed); its artifact then goes through wasm-pack
+ * (wasm-bindgen) and binaryen's wasm-opt from node_modules, unless ts/wasm-pkg was
+ * already made from that very artifact: ts/wasm-pkg/.build-stamp.json records its hash.
+ * `force` redoes the post-processing anyway.
  */
 export async function buildWasm({ force = false } = {}) {
-  if (!force && wasmUpToDate()) {
-    log("wasm: ts/wasm-pkg is up to date");
-    return;
-  }
   ensureRustToolchain();
   ensureWasmTools();
   const wasmOpt = resolveBin("wasm-opt");
   await withLock("wasm", async () => {
-    if (!force && wasmUpToDate()) {
-      log("wasm: ts/wasm-pkg was just built by another process");
+    const started = Date.now();
+    const artifact = await cargoBuildWasm();
+    if (!force && wasmPkgMatches(sha256(artifact))) {
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      log(`wasm: ts/wasm-pkg is up to date with cargo's build (${seconds} s)`);
       return;
     }
-    log("wasm: building rust/wasm with wasm-pack");
-    const started = Date.now();
-    const pack = await run("wasm-pack", [
-      "build",
-      "rust/wasm",
-      "--target",
-      "web",
-      "--release",
-      "--no-opt",
-      "--out-dir",
-      "../../ts/wasm-pkg",
-      "--out-name",
-      "core",
-    ]);
+    fs.rmSync(WASM_STAMP, { force: true });
+    log("wasm: running wasm-pack (wasm-bindgen) on the new build of rust/wasm");
+    const pack = await run("wasm-pack", WASM_PACK_ARGS);
     if (pack.code !== 0) {
       fs.rmSync(WASM_FILE, { force: true });
       throw new ToolchainError(`wasm-pack build failed (exit code ${pack.code})`);
     }
     await optimizeWasm(WASM_FILE, wasmOpt);
+    // wasm-pack ran cargo again: record what it actually used.
+    const stamp = { artifact: sha256(artifact), recipe: postProcessRecipe() };
+    fs.writeFileSync(WASM_STAMP, `${JSON.stringify(stamp, null, 2)}\n`);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     log(
       `wasm: built ts/wasm-pkg/core_bg.wasm (${fs.statSync(WASM_FILE).size} bytes) in ${seconds} s`,
