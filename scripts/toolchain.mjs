@@ -10,6 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { portOption, startWranglerDev, WRANGLER_ENV } from "./wrangler-dev.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -62,8 +63,7 @@ function prependPath(dir, pathValue) {
   if (!parts.includes(bin)) {
     process.env.PATH = [...parts, bin].filter(Boolean).join(path.delimiter);
   }
-  process.env.WRANGLER_SEND_METRICS = "false";
-  process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
+  Object.assign(process.env, WRANGLER_ENV);
 })();
 
 // ---------------------------------------------------------------------------
@@ -661,54 +661,7 @@ export async function optimizeWasm(file, wasmOpt = resolveBin("wasm-opt")) {
 }
 
 // ---------------------------------------------------------------------------
-// Long-running services (wrangler dev).
-
-/**
- * Starts a long-running command in its own process group (stdin detached, so it never
- * competes for the terminal) and stops the whole group, children included, when this
- * process is interrupted or exits. Resolves to the command's exit code.
- */
-export function runService(command, args, options = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd ?? ROOT,
-      env: options.env ?? process.env,
-      stdio: ["ignore", "inherit", "inherit"],
-      detached: true,
-    });
-    let exited = false;
-    const killGroup = (signal) => {
-      if (exited || child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // group already gone
-      }
-    };
-    const onSignal = (signal) => {
-      killGroup(signal === "SIGHUP" ? "SIGTERM" : signal);
-      setTimeout(() => killGroup("SIGKILL"), 5000).unref();
-    };
-    const signals = ["SIGINT", "SIGTERM", "SIGHUP"];
-    for (const s of signals) process.on(s, onSignal);
-    const onExit = () => killGroup("SIGKILL");
-    process.on("exit", onExit);
-
-    child.on("error", (error) => {
-      console.error(`could not start ${command}: ${error.message}`);
-      exited = true;
-      resolve(127);
-    });
-    child.on("exit", (code, signal) => {
-      // Anything the service left behind in its group goes too.
-      killGroup("SIGTERM");
-      exited = true;
-      for (const s of signals) process.off(s, onSignal);
-      process.off("exit", onExit);
-      resolve(code ?? 128 + (os.constants.signals[signal] ?? 0));
-    });
-  });
-}
+// Serving a worker (`npm run dev`, `npm run conformance`).
 
 /** Prints a setup failure in a readable way and exits. */
 export function fail(error) {
@@ -722,21 +675,40 @@ export function fail(error) {
 
 /**
  * Installs what is missing, builds the WebAssembly core, then serves `configRel` (a
- * wrangler config relative to the repository root) with `wrangler dev` on
- * 127.0.0.1:`port` until stopped; extra wrangler arguments follow. Exits the process.
+ * wrangler config relative to the repository root) with `wrangler dev` on 127.0.0.1
+ * until stopped, with its storage in .wrangler/state (kept from one run to the next).
+ * `argv` are the command's arguments: `--port N` (else $PORT, else `defaultPort`), the
+ * rest goes to wrangler. Exits the process with wrangler's exit code.
  */
-export async function serveWithWrangler(configRel, port, message, extraArgs = []) {
+export async function serveWithWrangler(configRel, { defaultPort, message, argv }) {
   try {
+    const { port, args } = portOption(argv, defaultPort);
     const { node, env } = ensureNode22();
     ensureNpmDeps();
     await buildWasm();
-    const config = path.join(ROOT, configRel);
-    if (!fs.existsSync(config)) throw new ToolchainError(`${configRel} not found`);
     log(`${message} on http://127.0.0.1:${port} (Ctrl+C to stop)`);
-    const args = ["dev", "-c", config, "--ip", "127.0.0.1", "--port", String(port)];
-    const code = await runService(node, [resolveBin("wrangler"), ...args, ...extraArgs], { env });
-    process.exit(code);
+    const dev = await startWranglerDev({
+      config: configRel,
+      node,
+      wrangler: resolveBin("wrangler"),
+      env,
+      port,
+      inspectorPort: null,
+      persistTo: null,
+      output: "inherit",
+      ready: false,
+      args,
+    });
+    // wrangler runs in a process group of its own: pass Ctrl+C and the like on to it.
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+      process.on(signal, () => dev.stop({ signal: signal === "SIGHUP" ? "SIGTERM" : signal }));
+    }
+    const { code, signal } = await dev.exited;
+    // Anything wrangler left behind in its group goes too.
+    await dev.stop();
+    process.exit(code ?? 128 + (os.constants.signals[signal] ?? 0));
   } catch (error) {
-    fail(error);
+    // The starter's errors (a bad --port, a missing config) are for the user, not bugs.
+    fail(error instanceof Error ? new ToolchainError(error.message) : error);
   }
 }
