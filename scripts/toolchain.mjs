@@ -497,7 +497,7 @@ export function resolveBin(name) {
 
 /** The paths that biome checks and formats (those that exist). */
 export function biomePaths() {
-  return ["ts", "test", "example", "scripts", "vitest.config.ts"].filter((p) =>
+  return ["ts", "test", "example", "scripts", "bench", "vitest.config.ts"].filter((p) =>
     fs.existsSync(path.join(ROOT, p)),
   );
 }
