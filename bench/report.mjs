@@ -434,6 +434,7 @@ socket.io-client 4.8, ws, esbuild), bundles \`bench/worker/\` once with
 \`wrangler deploy --dry-run\` and serves that bundle with \`wrangler dev\` (with
 \`X_LOCAL_OBSERVABILITY=false\`: wrangler's local observability adds CPU to every
 WebSocket message), and starts \`bench/node-server.mjs\`. All of it listens on 127.0.0.1.
+Each workload is a file of \`bench/workloads/\`; \`bench/report.mjs\` writes this page.
 
 ## Method
 
