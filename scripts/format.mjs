@@ -5,14 +5,14 @@ import {
   biomePaths,
   ensureNode22,
   ensureNpmDeps,
-  ensureRustLintTools,
+  ensureRustToolchain,
   fail,
   run,
   runNodeTool,
 } from "./toolchain.mjs";
 
 try {
-  ensureRustLintTools();
+  ensureRustToolchain();
   ensureNode22();
   ensureNpmDeps();
   const steps = [

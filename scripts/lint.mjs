@@ -8,7 +8,7 @@ import {
   buildWasm,
   ensureNode22,
   ensureNpmDeps,
-  ensureRustLintTools,
+  ensureRustToolchain,
   fail,
   ROOT,
   run,
@@ -16,7 +16,7 @@ import {
 } from "./toolchain.mjs";
 
 try {
-  ensureRustLintTools();
+  ensureRustToolchain();
   ensureNode22();
   ensureNpmDeps();
 } catch (error) {

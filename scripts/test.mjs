@@ -15,7 +15,7 @@ import {
   buildWasm,
   ensureNode22,
   ensureNpmDeps,
-  ensureRustWasm,
+  ensureRustToolchain,
   ensureWasmTools,
   log,
   ROOT,
@@ -61,7 +61,7 @@ const nodeReady = await suite("setup: Node 22 and npm dependencies", () => {
 });
 
 const rustReady = await suite("setup: Rust wasm target, wasm-bindgen, wasm-pack", () => {
-  ensureRustWasm();
+  ensureRustToolchain();
   ensureWasmTools();
   return { passed: 0, failed: 0, note: "ok" };
 });

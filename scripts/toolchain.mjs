@@ -5,17 +5,23 @@
 // cheap when its tool is already in place.
 
 import { spawn, spawnSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { portOption, startWranglerDev, WRANGLER_ENV } from "./wrangler-dev.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 export const WASM_PKG_DIR = path.join(ROOT, "ts", "wasm-pkg");
 export const WASM_FILE = path.join(WASM_PKG_DIR, "core_bg.wasm");
 
+const RUST_TOOLCHAIN_FILE = path.join(ROOT, "rust-toolchain.toml");
 const WASM_TARGET = "wasm32-unknown-unknown";
+const WASM_CRATE_DIR = path.join(ROOT, "rust", "wasm");
+/** What ts/wasm-pkg was last built from (see buildWasm). */
+const WASM_STAMP = path.join(WASM_PKG_DIR, ".build-stamp.json");
 /** Used when Cargo.lock does not pin wasm-bindgen (yet). */
 const WASM_BINDGEN_DEFAULT = "0.2.130";
 const WASM_PACK_VERSION = "0.15.1";
@@ -57,8 +63,7 @@ function prependPath(dir, pathValue) {
   if (!parts.includes(bin)) {
     process.env.PATH = [...parts, bin].filter(Boolean).join(path.delimiter);
   }
-  process.env.WRANGLER_SEND_METRICS = "false";
-  process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
+  Object.assign(process.env, WRANGLER_ENV);
 })();
 
 // ---------------------------------------------------------------------------
@@ -118,21 +123,23 @@ export function runChecked(command, args, options = {}) {
 }
 
 /**
- * Runs a command asynchronously with inherited stdin/stderr. With `tee: true`
- * stdout is also collected and returned. Resolves to { code, stdout }; a command
- * that cannot be started resolves with code 127.
+ * Runs a command asynchronously with inherited stdin/stderr. With `tee: true` stdout is
+ * also collected and returned; with `captureStdout: true` it is collected and not
+ * printed. Resolves to { code, stdout }; a command that cannot be started resolves with
+ * code 127.
  */
 export function run(command, args, options = {}) {
   return new Promise((resolve) => {
+    const collect = options.tee || options.captureStdout;
     const child = spawn(command, args, {
       cwd: options.cwd ?? ROOT,
       env: options.env ?? process.env,
-      stdio: ["inherit", options.tee ? "pipe" : "inherit", "inherit"],
+      stdio: ["inherit", collect ? "pipe" : "inherit", "inherit"],
     });
     const chunks = [];
-    if (options.tee) {
+    if (collect) {
       child.stdout.on("data", (chunk) => {
-        process.stdout.write(chunk);
+        if (options.tee) process.stdout.write(chunk);
         chunks.push(chunk);
       });
     }
@@ -254,44 +261,68 @@ function requireCargo() {
   }
 }
 
-function hasRustWasmTarget() {
-  const sysroot = capture("rustc", ["--print", "sysroot"]);
-  if (!sysroot.ok) return false;
-  return fs.existsSync(path.join(sysroot.stdout.trim(), "lib", "rustlib", WASM_TARGET, "lib"));
-}
-
 function requireRustup(what) {
   if (!which("rustup")) {
     throw new ToolchainError(`${what} is missing and rustup is not available to add it`);
   }
 }
 
-/** Makes sure the wasm32-unknown-unknown target is installed for the active toolchain. */
-export function ensureRustWasm() {
-  requireCargo();
-  if (hasRustWasmTarget()) return;
-  withLockSync("rust-tools", () => {
-    if (hasRustWasmTarget()) return;
-    requireRustup(`the Rust target ${WASM_TARGET}`);
-    log(`adding Rust target ${WASM_TARGET}`);
-    runChecked("rustup", ["target", "add", WASM_TARGET]);
-  });
+/**
+ * The targets and components that rust-toolchain.toml declares (its `[toolchain]`
+ * arrays of plain strings).
+ */
+export function rustToolchainSpec() {
+  let text = "";
+  try {
+    text = fs.readFileSync(RUST_TOOLCHAIN_FILE, "utf8");
+  } catch {
+    // no toolchain file: nothing declared
+  }
+  const list = (key) => {
+    const match = text.match(new RegExp(`^\\s*${key}\\s*=\\s*\\[([^\\]]*)\\]`, "m"));
+    return match ? [...match[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]) : [];
+  };
+  return { targets: list("targets"), components: list("components") };
 }
 
-/** Makes sure rustfmt and clippy are available (needed by `npm run lint`). */
-export function ensureRustLintTools() {
+/** The cargo subcommand that a rustup component provides, to check that it works. */
+const COMPONENT_COMMANDS = { rustfmt: "fmt", clippy: "clippy" };
+
+function missingRustParts() {
+  const { targets, components } = rustToolchainSpec();
+  const sysroot = capture("rustc", ["--print", "sysroot"]);
+  const hasTarget = (target) =>
+    sysroot.ok && fs.existsSync(path.join(sysroot.stdout.trim(), "lib", "rustlib", target, "lib"));
+  return {
+    targets: targets.filter((t) => !hasTarget(t)),
+    components: components.filter(
+      (c) => COMPONENT_COMMANDS[c] && !capture("cargo", [COMPONENT_COMMANDS[c], "--version"]).ok,
+    ),
+  };
+}
+
+/**
+ * Makes sure the active toolchain has the targets and components of rust-toolchain.toml.
+ * rustup installs them itself when it installs the toolchain; a toolchain that was
+ * already there without them (the usual rustup setup has no wasm32 target) gets them
+ * here, with `rustup target add` / `rustup component add` (which act on the toolchain
+ * that rust-toolchain.toml selects, and do not update it).
+ */
+export function ensureRustToolchain() {
   requireCargo();
-  const missing = () =>
-    [
-      ["rustfmt", "fmt"],
-      ["clippy", "clippy"],
-    ].filter(([, sub]) => !capture("cargo", [sub, "--version"]).ok);
-  if (missing().length === 0) return;
+  const missing = missingRustParts();
+  if (missing.targets.length === 0 && missing.components.length === 0) return;
   withLockSync("rust-tools", () => {
-    for (const [component, sub] of missing()) {
-      requireRustup(`cargo ${sub}`);
-      log(`adding Rust component ${component}`);
-      runChecked("rustup", ["component", "add", component]);
+    const still = missingRustParts();
+    if (still.targets.length > 0) {
+      requireRustup(`the Rust target ${still.targets.join(", ")}`);
+      log(`adding Rust target ${still.targets.join(", ")}`);
+      runChecked("rustup", ["target", "add", ...still.targets]);
+    }
+    if (still.components.length > 0) {
+      requireRustup(`the Rust component ${still.components.join(", ")}`);
+      log(`adding Rust component ${still.components.join(", ")}`);
+      runChecked("rustup", ["component", "add", ...still.components]);
     }
   });
 }
@@ -466,7 +497,7 @@ export function resolveBin(name) {
 
 /** The paths that biome checks and formats (those that exist). */
 export function biomePaths() {
-  return ["ts", "test", "example", "scripts", "vitest.config.ts"].filter((p) =>
+  return ["ts", "test", "example", "scripts", "bench", "vitest.config.ts"].filter((p) =>
     fs.existsSync(path.join(ROOT, p)),
   );
 }
@@ -483,81 +514,121 @@ export function runNodeTool(name, args, options = {}) {
 // ---------------------------------------------------------------------------
 // WebAssembly build.
 
-function newestMtime(dir) {
-  let newest = 0;
-  let entries;
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return 0;
+/**
+ * `cargo build` of rust/wasm for wasm32, the very command that wasm-pack runs (same
+ * directory, same arguments), so that the two share cargo's fingerprints. Cargo decides
+ * what is stale and does nothing when nothing is. Resolves to the path of the .wasm
+ * artifact, from cargo's own report of it.
+ */
+async function cargoBuildWasm() {
+  const built = await run(
+    "cargo",
+    [
+      "build",
+      "--lib",
+      "--release",
+      "--target",
+      WASM_TARGET,
+      "--message-format=json-render-diagnostics",
+    ],
+    { cwd: WASM_CRATE_DIR, captureStdout: true },
+  );
+  if (built.code !== 0) {
+    throw new ToolchainError(`cargo build of rust/wasm failed (exit code ${built.code})`);
   }
-  for (const entry of entries) {
-    if (entry.name === "target" || entry.name === "node_modules" || entry.name.startsWith(".")) {
+  let artifact = null;
+  for (const line of built.stdout.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const message = JSON.parse(line);
+    if (message.reason !== "compiler-artifact" || !message.target?.kind?.includes("cdylib")) {
       continue;
     }
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      newest = Math.max(newest, newestMtime(full));
-    } else {
-      newest = Math.max(newest, mtimeMs(full) ?? 0);
-    }
+    artifact = message.filenames.find((f) => f.endsWith(".wasm")) ?? artifact;
   }
-  return newest;
+  if (!artifact) throw new ToolchainError("cargo build of rust/wasm reported no .wasm file");
+  return artifact;
 }
 
-/** True when ts/wasm-pkg is newer than every Rust input. */
-export function wasmUpToDate() {
-  const built = mtimeMs(WASM_FILE);
-  if (built === null) return false;
-  for (const out of ["core.js", "core.d.ts"]) {
-    if (!fs.existsSync(path.join(WASM_PKG_DIR, out))) return false;
-  }
-  const inputs = [
-    newestMtime(path.join(ROOT, "rust")),
-    ...["Cargo.toml", "Cargo.lock", "rust-toolchain.toml", "rust-toolchain"].map(
-      (f) => mtimeMs(path.join(ROOT, f)) ?? 0,
-    ),
-  ];
-  return Math.max(...inputs) <= built;
+/** wasm-pack: wasm-bindgen's glue for `--target web`; wasm-opt is run separately. */
+const WASM_PACK_ARGS = [
+  "build",
+  "rust/wasm",
+  "--target",
+  "web",
+  "--release",
+  "--no-opt",
+  "--out-dir",
+  "../../ts/wasm-pkg",
+  "--out-name",
+  "core",
+];
+
+function sha256(file) {
+  return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
 /**
- * Builds rust/wasm into ts/wasm-pkg (core.js, core_bg.wasm, core.d.ts) with wasm-pack,
- * then shrinks the module with binaryen's wasm-opt from node_modules. Skipped when
- * nothing under rust/ (nor Cargo.toml/Cargo.lock) changed since the last build.
+ * What the post-processing of a cargo artifact depends on besides the artifact: the
+ * tools and their options. A change of any of them makes the next build redo it.
+ */
+function postProcessRecipe() {
+  return {
+    wasmBindgen: wasmBindgenVersion(),
+    wasmPack: [toolVersion("wasm-pack"), ...WASM_PACK_ARGS],
+    wasmOpt: ["-Oz", ...WASM_OPT_FEATURES],
+  };
+}
+
+function readStamp() {
+  try {
+    return JSON.parse(fs.readFileSync(WASM_STAMP, "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+/** True when ts/wasm-pkg is complete and was made from `artifactHash` the same way. */
+function wasmPkgMatches(artifactHash) {
+  for (const out of ["core.js", "core.d.ts", "core_bg.wasm"]) {
+    if (!fs.existsSync(path.join(WASM_PKG_DIR, out))) return false;
+  }
+  const stamp = readStamp();
+  return (
+    stamp?.artifact === artifactHash &&
+    JSON.stringify(stamp.recipe) === JSON.stringify(postProcessRecipe())
+  );
+}
+
+/**
+ * Builds rust/wasm into ts/wasm-pkg (core.js, core_bg.wasm, core.d.ts). `cargo build`
+ * always runs (a no-op when nothing changed); its artifact then goes through wasm-pack
+ * (wasm-bindgen) and binaryen's wasm-opt from node_modules, unless ts/wasm-pkg was
+ * already made from that very artifact: ts/wasm-pkg/.build-stamp.json records its hash.
+ * `force` redoes the post-processing anyway.
  */
 export async function buildWasm({ force = false } = {}) {
-  if (!force && wasmUpToDate()) {
-    log("wasm: ts/wasm-pkg is up to date");
-    return;
-  }
-  ensureRustWasm();
+  ensureRustToolchain();
   ensureWasmTools();
   const wasmOpt = resolveBin("wasm-opt");
   await withLock("wasm", async () => {
-    if (!force && wasmUpToDate()) {
-      log("wasm: ts/wasm-pkg was just built by another process");
+    const started = Date.now();
+    const artifact = await cargoBuildWasm();
+    if (!force && wasmPkgMatches(sha256(artifact))) {
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      log(`wasm: ts/wasm-pkg is up to date with cargo's build (${seconds} s)`);
       return;
     }
-    log("wasm: building rust/wasm with wasm-pack");
-    const started = Date.now();
-    const pack = await run("wasm-pack", [
-      "build",
-      "rust/wasm",
-      "--target",
-      "web",
-      "--release",
-      "--no-opt",
-      "--out-dir",
-      "../../ts/wasm-pkg",
-      "--out-name",
-      "core",
-    ]);
+    fs.rmSync(WASM_STAMP, { force: true });
+    log("wasm: running wasm-pack (wasm-bindgen) on the new build of rust/wasm");
+    const pack = await run("wasm-pack", WASM_PACK_ARGS);
     if (pack.code !== 0) {
       fs.rmSync(WASM_FILE, { force: true });
       throw new ToolchainError(`wasm-pack build failed (exit code ${pack.code})`);
     }
     await optimizeWasm(WASM_FILE, wasmOpt);
+    // wasm-pack ran cargo again: record what it actually used.
+    const stamp = { artifact: sha256(artifact), recipe: postProcessRecipe() };
+    fs.writeFileSync(WASM_STAMP, `${JSON.stringify(stamp, null, 2)}\n`);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     log(
       `wasm: built ts/wasm-pkg/core_bg.wasm (${fs.statSync(WASM_FILE).size} bytes) in ${seconds} s`,
@@ -590,54 +661,7 @@ export async function optimizeWasm(file, wasmOpt = resolveBin("wasm-opt")) {
 }
 
 // ---------------------------------------------------------------------------
-// Long-running services (wrangler dev).
-
-/**
- * Starts a long-running command in its own process group (stdin detached, so it never
- * competes for the terminal) and stops the whole group, children included, when this
- * process is interrupted or exits. Resolves to the command's exit code.
- */
-export function runService(command, args, options = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd ?? ROOT,
-      env: options.env ?? process.env,
-      stdio: ["ignore", "inherit", "inherit"],
-      detached: true,
-    });
-    let exited = false;
-    const killGroup = (signal) => {
-      if (exited || child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // group already gone
-      }
-    };
-    const onSignal = (signal) => {
-      killGroup(signal === "SIGHUP" ? "SIGTERM" : signal);
-      setTimeout(() => killGroup("SIGKILL"), 5000).unref();
-    };
-    const signals = ["SIGINT", "SIGTERM", "SIGHUP"];
-    for (const s of signals) process.on(s, onSignal);
-    const onExit = () => killGroup("SIGKILL");
-    process.on("exit", onExit);
-
-    child.on("error", (error) => {
-      console.error(`could not start ${command}: ${error.message}`);
-      exited = true;
-      resolve(127);
-    });
-    child.on("exit", (code, signal) => {
-      // Anything the service left behind in its group goes too.
-      killGroup("SIGTERM");
-      exited = true;
-      for (const s of signals) process.off(s, onSignal);
-      process.off("exit", onExit);
-      resolve(code ?? 128 + (os.constants.signals[signal] ?? 0));
-    });
-  });
-}
+// Serving a worker (`npm run dev`, `npm run conformance`).
 
 /** Prints a setup failure in a readable way and exits. */
 export function fail(error) {
@@ -651,21 +675,40 @@ export function fail(error) {
 
 /**
  * Installs what is missing, builds the WebAssembly core, then serves `configRel` (a
- * wrangler config relative to the repository root) with `wrangler dev` on
- * 127.0.0.1:`port` until stopped; extra wrangler arguments follow. Exits the process.
+ * wrangler config relative to the repository root) with `wrangler dev` on 127.0.0.1
+ * until stopped, with its storage in .wrangler/state (kept from one run to the next).
+ * `argv` are the command's arguments: `--port N` (else $PORT, else `defaultPort`), the
+ * rest goes to wrangler. Exits the process with wrangler's exit code.
  */
-export async function serveWithWrangler(configRel, port, message, extraArgs = []) {
+export async function serveWithWrangler(configRel, { defaultPort, message, argv }) {
   try {
+    const { port, args } = portOption(argv, defaultPort);
     const { node, env } = ensureNode22();
     ensureNpmDeps();
     await buildWasm();
-    const config = path.join(ROOT, configRel);
-    if (!fs.existsSync(config)) throw new ToolchainError(`${configRel} not found`);
     log(`${message} on http://127.0.0.1:${port} (Ctrl+C to stop)`);
-    const args = ["dev", "-c", config, "--ip", "127.0.0.1", "--port", String(port)];
-    const code = await runService(node, [resolveBin("wrangler"), ...args, ...extraArgs], { env });
-    process.exit(code);
+    const dev = await startWranglerDev({
+      config: configRel,
+      node,
+      wrangler: resolveBin("wrangler"),
+      env,
+      port,
+      inspectorPort: null,
+      persistTo: null,
+      output: "inherit",
+      ready: false,
+      args,
+    });
+    // wrangler runs in a process group of its own: pass Ctrl+C and the like on to it.
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+      process.on(signal, () => dev.stop({ signal: signal === "SIGHUP" ? "SIGTERM" : signal }));
+    }
+    const { code, signal } = await dev.exited;
+    // Anything wrangler left behind in its group goes too.
+    await dev.stop();
+    process.exit(code ?? 128 + (os.constants.signals[signal] ?? 0));
   } catch (error) {
-    fail(error);
+    // The starter's errors (a bad --port, a missing config) are for the user, not bugs.
+    fail(error instanceof Error ? new ToolchainError(error.message) : error);
   }
 }
