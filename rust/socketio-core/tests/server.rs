@@ -12,7 +12,7 @@ use common::*;
 use engineio_core::{
     Action as EngineAction, CloseReason, EngineConfig, Frame, RequestError, Snapshot, Transport,
 };
-use socketio_core::{Action, DisconnectReason, SocketConfig, MAX_PAYLOAD_DEPTH};
+use socketio_core::{Action, DisconnectReason, Emit, SocketConfig, MAX_PAYLOAD_DEPTH};
 
 const PLACEHOLDER_0: &str = r#"{"_placeholder":true,"num":0}"#;
 const PLACEHOLDER_1: &str = r#"{"_placeholder":true,"num":1}"#;
@@ -416,22 +416,20 @@ fn acks_from_the_client() {
 fn emit_to_a_websocket() {
     let mut h = Harness::default_config();
     let (sid, id) = h.ws_socket("/");
-    let e = h
-        .server
-        .emit_to_socket(&id, r#"["ev","x"]"#, &[], false, false);
+    let e = h.server.emit_to_socket(&id, Emit::new(r#"["ev","x"]"#));
     assert_eq!(e.ack_id, None);
     assert!(e.recipients.is_empty());
     assert_eq!(e.actions, vec![ws_text_action(&sid, r#"2["ev","x"]"#)]);
     assert_eq!(texts_to(&e.actions, &sid), vec![r#"42["ev","x"]"#]);
 
     let admin = h.join(&sid, "/admin");
-    let e = h
-        .server
-        .emit_to_socket(&admin, r#"["ev"]"#, &[], false, false);
+    let e = h.server.emit_to_socket(&admin, Emit::new(r#"["ev"]"#));
     assert_eq!(texts_to(&e.actions, &sid), vec![r#"42/admin,["ev"]"#]);
 
     // Volatile over WebSocket: sent.
-    let e = h.server.emit_to_socket(&id, r#"["v"]"#, &[], false, true);
+    let e = h
+        .server
+        .emit_to_socket(&id, Emit::new(r#"["v"]"#).volatile());
     assert_eq!(texts_to(&e.actions, &sid), vec![r#"42["v"]"#]);
 }
 
@@ -442,26 +440,34 @@ fn emit_with_ack_numbers_per_namespace() {
     let (other, b) = h.ws_socket("/");
     let admin = h.join(&sid, "/admin");
 
-    let e = h.server.emit_to_socket(&a, r#"["q"]"#, &[], true, false);
+    let e = h
+        .server
+        .emit_to_socket(&a, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(0));
     assert_eq!(texts_to(&e.actions, &sid), vec![r#"420["q"]"#]);
-    let e = h.server.emit_to_socket(&a, r#"["q"]"#, &[], true, false);
+    let e = h
+        .server
+        .emit_to_socket(&a, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(1));
     assert_eq!(texts_to(&e.actions, &sid), vec![r#"421["q"]"#]);
     // The counter belongs to the namespace, not to the socket.
-    let e = h.server.emit_to_socket(&b, r#"["q"]"#, &[], true, false);
+    let e = h
+        .server
+        .emit_to_socket(&b, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(2));
     assert_eq!(texts_to(&e.actions, &other), vec![r#"422["q"]"#]);
     // Another namespace counts on its own.
     let e = h
         .server
-        .emit_to_socket(&admin, r#"["q"]"#, &[], true, false);
+        .emit_to_socket(&admin, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(0));
     assert_eq!(texts_to(&e.actions, &sid), vec![r#"42/admin,0["q"]"#]);
     // Without ack: no id, the counter does not move.
-    let e = h.server.emit_to_socket(&a, r#"["n"]"#, &[], false, false);
+    let e = h.server.emit_to_socket(&a, Emit::new(r#"["n"]"#));
     assert_eq!(e.ack_id, None);
-    let e = h.server.emit_to_socket(&a, r#"["q"]"#, &[], true, false);
+    let e = h
+        .server
+        .emit_to_socket(&a, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(3));
 
     // The client answers; the id comes back.
@@ -483,7 +489,7 @@ fn emit_binary_to_a_websocket() {
     let data = format!(r#"["file",{PLACEHOLDER_0}]"#);
     let e = h
         .server
-        .emit_to_socket(&id, &data, &[vec![1, 2, 3]], false, false);
+        .emit_to_socket(&id, Emit::new(&data).with_binaries(&[vec![1, 2, 3]]));
     assert_eq!(
         e.actions,
         vec![
@@ -494,9 +500,12 @@ fn emit_binary_to_a_websocket() {
 
     let admin = h.join(&sid, "/admin");
     let data = format!(r#"["two",{PLACEHOLDER_0},{PLACEHOLDER_1}]"#);
-    let e = h
-        .server
-        .emit_to_socket(&admin, &data, &[vec![1], vec![2, 2]], true, false);
+    let e = h.server.emit_to_socket(
+        &admin,
+        Emit::new(&data)
+            .with_binaries(&[vec![1], vec![2, 2]])
+            .with_ack(),
+    );
     assert_eq!(e.ack_id, Some(0));
     assert_eq!(
         unstored(e.actions),
@@ -512,14 +521,14 @@ fn emit_binary_to_a_websocket() {
 fn emits_over_polling_wait_for_the_next_get() {
     let mut h = Harness::default_config();
     let (sid, id) = h.polling_socket("/");
-    let e = h.server.emit_to_socket(&id, r#"["a"]"#, &[], false, false);
+    let e = h.server.emit_to_socket(&id, Emit::new(r#"["a"]"#));
     assert!(e.actions.is_empty());
-    h.server
-        .emit_to_socket(&id, r#"["b",1]"#, &[], false, false);
+    h.server.emit_to_socket(&id, Emit::new(r#"["b",1]"#));
     let data = format!(r#"["c",{PLACEHOLDER_0}]"#);
-    let e = h
-        .server
-        .emit_to_socket(&id, &data, &[vec![1, 2, 3]], true, false);
+    let e = h.server.emit_to_socket(
+        &id,
+        Emit::new(&data).with_binaries(&[vec![1, 2, 3]]).with_ack(),
+    );
     assert_eq!(e.ack_id, Some(0));
     assert!(unstored(e.actions).is_empty());
     assert!(!h.server.needs_flush(), "no GET is held");
@@ -543,9 +552,9 @@ fn emits_over_polling_answer_a_held_get_on_flush() {
     let (sid, id) = h.polling_socket("/");
     let (get, actions) = h.poll(&sid);
     assert!(actions.is_empty());
-    h.server.emit_to_socket(&id, r#"["a"]"#, &[], false, false);
+    h.server.emit_to_socket(&id, Emit::new(r#"["a"]"#));
     h.server
-        .emit_to_socket(&id, r#"["b"]"#, &[vec![7]], false, false);
+        .emit_to_socket(&id, Emit::new(r#"["b"]"#).with_binaries(&[vec![7]]));
     assert!(h.server.needs_flush());
     let actions = h.flush();
     assert_eq!(
@@ -558,7 +567,9 @@ fn emits_over_polling_answer_a_held_get_on_flush() {
 fn volatile_emits_skip_a_polling_session_without_a_get() {
     let mut h = Harness::default_config();
     let (sid, id) = h.polling_socket("/");
-    let e = h.server.emit_to_socket(&id, r#"["v"]"#, &[], true, true);
+    let e = h
+        .server
+        .emit_to_socket(&id, Emit::new(r#"["v"]"#).with_ack().volatile());
     assert!(e.actions.is_empty());
     assert_eq!(e.ack_id, None, "nothing was sent, no ack is expected");
     assert!(!h.server.needs_flush());
@@ -566,7 +577,9 @@ fn volatile_emits_skip_a_polling_session_without_a_get() {
     let (get, actions) = h.poll(&sid);
     assert!(actions.is_empty(), "{actions:?}");
     // With the GET held, a volatile emit goes out.
-    let e = h.server.emit_to_socket(&id, r#"["v2"]"#, &[], false, true);
+    let e = h
+        .server
+        .emit_to_socket(&id, Emit::new(r#"["v2"]"#).volatile());
     assert!(e.actions.is_empty());
     let actions = h.flush();
     assert_eq!(body_of(&actions, get), Some(r#"42["v2"]"#.to_owned()));
@@ -578,10 +591,12 @@ fn emit_to_an_unknown_socket_does_nothing() {
     let (sid, id) = h.ws_socket("/");
     let e = h
         .server
-        .emit_to_socket("nope", r#"["x"]"#, &[], true, false);
+        .emit_to_socket("nope", Emit::new(r#"["x"]"#).with_ack());
     assert!(e.actions.is_empty() && e.ack_id.is_none());
     h.send(&sid, "1");
-    let e = h.server.emit_to_socket(&id, r#"["x"]"#, &[], true, false);
+    let e = h
+        .server
+        .emit_to_socket(&id, Emit::new(r#"["x"]"#).with_ack());
     assert!(e.actions.is_empty() && e.ack_id.is_none());
     assert!(h.server.ack(&id, 1, "[]", &[]).is_empty());
 }
@@ -621,8 +636,7 @@ fn server_acks() {
 fn an_upgrade_carries_the_sockets_over() {
     let mut h = Harness::default_config();
     let (sid, id) = h.polling_socket("/");
-    h.server
-        .emit_to_socket(&id, r#"["before"]"#, &[], false, false);
+    h.server.emit_to_socket(&id, Emit::new(r#"["before"]"#));
     let now = h.now;
     let actions = h.server.begin_upgrade(now, &sid).unwrap();
     assert!(essential(&actions).is_empty(), "{actions:?}");
@@ -635,9 +649,7 @@ fn an_upgrade_carries_the_sockets_over() {
         h.server.engine().transport_of(&sid),
         Some(Transport::WebSocket)
     );
-    let e = h
-        .server
-        .emit_to_socket(&id, r#"["after"]"#, &[], false, false);
+    let e = h.server.emit_to_socket(&id, Emit::new(r#"["after"]"#));
     assert_eq!(e.actions, vec![ws_text_action(&sid, r#"2["after"]"#)]);
     assert_eq!(
         h.ws_text(&sid, r#"42["up"]"#),
@@ -655,8 +667,7 @@ fn an_aborted_upgrade_keeps_the_sockets_on_polling() {
     let actions = h.ws_closed(&sid, true);
     assert!(essential(&actions).is_empty(), "{actions:?}");
     assert!(h.is_connected(&id));
-    h.server
-        .emit_to_socket(&id, r#"["still"]"#, &[], false, false);
+    h.server.emit_to_socket(&id, Emit::new(r#"["still"]"#));
     assert_eq!(h.get(&sid), r#"42["still"]"#);
 }
 
@@ -701,7 +712,7 @@ fn broadcast_to_a_namespace_encodes_once() {
     let mut c = Crowd::new();
     let e =
         c.h.server
-            .broadcast("/", &[], &[], r#"["news",1]"#, &[], false, false);
+            .broadcast("/", &[], &[], Emit::new(r#"["news",1]"#));
     assert_eq!(e.ack_id, None);
     assert!(
         e.recipients.is_empty(),
@@ -721,7 +732,7 @@ fn broadcast_to_a_namespace_encodes_once() {
     // A namespace broadcast carries the namespace.
     let e =
         c.h.server
-            .broadcast("/admin", &[], &[], r#"["a"]"#, &[], false, false);
+            .broadcast("/admin", &[], &[], Emit::new(r#"["a"]"#));
     assert_eq!(
         send_many(&e.actions),
         vec![(
@@ -737,9 +748,7 @@ fn broadcast_reaches_a_held_get_on_flush() {
     let psid = c.polling.0.clone();
     let (get, actions) = c.h.poll(&psid);
     assert!(actions.is_empty());
-    let e =
-        c.h.server
-            .broadcast("/", &[], &[], r#"["x"]"#, &[], false, false);
+    let e = c.h.server.broadcast("/", &[], &[], Emit::new(r#"["x"]"#));
     assert_eq!(send_many(&e.actions).len(), 1);
     assert!(c.h.server.needs_flush());
     let actions = c.h.flush();
@@ -765,7 +774,7 @@ fn broadcast_to_rooms_is_a_union_without_duplicates() {
     );
     let e =
         c.h.server
-            .broadcast("/", &r(&["r1", "r2"]), &[], r#"["u"]"#, &[], false, false);
+            .broadcast("/", &r(&["r1", "r2"]), &[], Emit::new(r#"["u"]"#));
     // b is in both rooms and is in the list once.
     assert_eq!(
         send_many(&e.actions),
@@ -773,15 +782,9 @@ fn broadcast_to_rooms_is_a_union_without_duplicates() {
     );
 
     // Except a room.
-    let e = c.h.server.broadcast(
-        "/",
-        &r(&["r1", "r2"]),
-        &r(&["r2"]),
-        r#"["e"]"#,
-        &[],
-        false,
-        false,
-    );
+    let e =
+        c.h.server
+            .broadcast("/", &r(&["r1", "r2"]), &r(&["r2"]), Emit::new(r#"["e"]"#));
     assert_eq!(
         send_many(&e.actions),
         vec![(c.ws_sids(&[0]), Frame::Text(r#"42["e"]"#.into()))]
@@ -792,10 +795,7 @@ fn broadcast_to_rooms_is_a_union_without_duplicates() {
         "/",
         &[],
         std::slice::from_ref(&b),
-        r#"["s"]"#,
-        &[],
-        true,
-        false,
+        Emit::new(r#"["s"]"#).with_ack(),
     );
     assert_eq!(
         send_many(&e.actions),
@@ -816,7 +816,7 @@ fn broadcast_to_rooms_is_a_union_without_duplicates() {
     // A room nobody is in: nothing at all.
     let e =
         c.h.server
-            .broadcast("/", &r(&["empty"]), &[], r#"["n"]"#, &[], true, false);
+            .broadcast("/", &r(&["empty"]), &[], Emit::new(r#"["n"]"#).with_ack());
     assert!(e.actions.is_empty());
     assert!(e.recipients.is_empty());
     assert_eq!(e.ack_id, Some(1));
@@ -834,7 +834,7 @@ fn broadcast_with_ack_shares_one_id_and_lists_recipients() {
     let mut c = Crowd::new();
     let e =
         c.h.server
-            .broadcast("/", &[], &[], r#"["q"]"#, &[], true, false);
+            .broadcast("/", &[], &[], Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(0));
     let mut expected: Vec<String> = (0..3).map(|i| c.id(i)).collect();
     expected.push(c.polling.1.clone());
@@ -848,15 +848,17 @@ fn broadcast_with_ack_shares_one_id_and_lists_recipients() {
 
     // Single emits and broadcasts share the namespace counter.
     let a = c.id(0);
-    let e = c.h.server.emit_to_socket(&a, r#"["q"]"#, &[], true, false);
+    let e =
+        c.h.server
+            .emit_to_socket(&a, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(1));
     let e =
         c.h.server
-            .broadcast("/", &[], &[], r#"["q"]"#, &[], true, false);
+            .broadcast("/", &[], &[], Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(2));
     let e =
         c.h.server
-            .broadcast("/admin", &[], &[], r#"["q"]"#, &[], true, false);
+            .broadcast("/admin", &[], &[], Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(0));
     assert_eq!(e.recipients, vec![c.admin.1.clone()]);
 
@@ -879,7 +881,7 @@ fn binary_broadcast() {
     let data = format!(r#"["b",{PLACEHOLDER_0}]"#);
     let e =
         c.h.server
-            .broadcast("/", &[], &[], &data, &[vec![9, 8]], false, false);
+            .broadcast("/", &[], &[], Emit::new(&data).with_binaries(&[vec![9, 8]]));
     assert_eq!(
         send_many(&e.actions),
         vec![
@@ -899,7 +901,7 @@ fn volatile_broadcast_skips_polling_sessions_without_a_get() {
     let mut c = Crowd::new();
     let e =
         c.h.server
-            .broadcast("/", &[], &[], r#"["v"]"#, &[], true, true);
+            .broadcast("/", &[], &[], Emit::new(r#"["v"]"#).with_ack().volatile());
     assert_eq!(
         send_many(&e.actions),
         vec![(c.ws_sids(&[0, 1, 2]), Frame::Text(r#"420["v"]"#.into()))]
@@ -912,7 +914,7 @@ fn volatile_broadcast_skips_polling_sessions_without_a_get() {
     // Now that a GET is held, the polling socket gets it too.
     let e =
         c.h.server
-            .broadcast("/", &[], &[], r#"["w"]"#, &[], true, true);
+            .broadcast("/", &[], &[], Emit::new(r#"["w"]"#).with_ack().volatile());
     assert_eq!(e.recipients.len(), 4);
 }
 
@@ -921,7 +923,7 @@ fn broadcast_to_an_unknown_namespace_does_nothing() {
     let mut c = Crowd::new();
     let e =
         c.h.server
-            .broadcast("/nope", &[], &[], r#"["x"]"#, &[], false, false);
+            .broadcast("/nope", &[], &[], Emit::new(r#"["x"]"#));
     assert!(e.actions.is_empty());
     assert!(e.recipients.is_empty());
     assert!(!c.h.server.needs_flush());
@@ -934,7 +936,7 @@ fn broadcast_skips_sockets_that_left() {
     c.h.send(&sid, "1");
     let e =
         c.h.server
-            .broadcast("/", &[], &[], r#"["x"]"#, &[], true, false);
+            .broadcast("/", &[], &[], Emit::new(r#"["x"]"#).with_ack());
     assert_eq!(
         send_many(&e.actions),
         vec![(c.ws_sids(&[0, 2]), Frame::Text(r#"420["x"]"#.into()))]
@@ -1092,7 +1094,7 @@ fn client_disconnect_leaves_the_namespace_only() {
     assert!(h.server.engine().has_session(&sid));
     assert!(h
         .server
-        .emit_to_socket(&main, r#"["x"]"#, &[], false, false)
+        .emit_to_socket(&main, Emit::new(r#"["x"]"#))
         .actions
         .is_empty());
 
@@ -1257,7 +1259,7 @@ fn check_engine_close(
         vec![o.clone()]
     );
     // The other connection keeps working both ways.
-    let e = h.server.emit_to_socket(&o, r#"["x"]"#, &[], false, false);
+    let e = h.server.emit_to_socket(&o, Emit::new(r#"["x"]"#));
     assert_eq!(texts_to(&e.actions, &other), vec![r#"42["x"]"#]);
     assert_eq!(
         h.send(&other, r#"2["y"]"#),
@@ -1471,9 +1473,7 @@ fn check_violation(frames: &[In], polling: bool) -> Vec<Action> {
         h.ws_text(&healthy, r#"42["ok"]"#),
         vec![event_action(&hid, r#"["ok"]"#, None, &[])]
     );
-    let e = h
-        .server
-        .emit_to_socket(&hid, r#"["back"]"#, &[], false, false);
+    let e = h.server.emit_to_socket(&hid, Emit::new(r#"["back"]"#));
     assert_eq!(texts_to(&e.actions, &healthy), vec![r#"42["back"]"#]);
     actions
 }
@@ -1640,8 +1640,7 @@ fn a_violation_answers_the_held_get_with_a_close() {
     let (sid, id) = h.polling_socket("/");
     let (get, actions) = h.poll(&sid);
     assert!(actions.is_empty());
-    h.server
-        .emit_to_socket(&id, r#"["pending"]"#, &[], false, false);
+    h.server.emit_to_socket(&id, Emit::new(r#"["pending"]"#));
     let (post, actions) = h.post_raw(&sid, b"42{}");
     assert_eq!(body_of(&actions, get), Some("42[\"pending\"]".to_owned()));
     assert_eq!(
@@ -1856,7 +1855,7 @@ fn a_restored_session_can_connect_again() {
         h.ws_text(&sid, r#"42/admin,1["hi"]"#),
         vec![event_action(&admin, r#"["hi"]"#, Some(1), &[])]
     );
-    let e = h.server.emit_to_socket(&id, r#"["x"]"#, &[], false, false);
+    let e = h.server.emit_to_socket(&id, Emit::new(r#"["x"]"#));
     assert_eq!(texts_to(&e.actions, &sid), vec![r#"42["x"]"#]);
     // Its sockets leave with the engine's reason when it closes.
     let actions = h.ws_closed(&sid, false);
@@ -2086,7 +2085,7 @@ fn odd_input_never_panics_and_a_healthy_connection_keeps_working() {
                 h.ws_text(&healthy, &format!("42{data}")),
                 vec![event_action(&hid, &data, None, &[])]
             );
-            let e = h.server.emit_to_socket(&hid, &data, &[], true, false);
+            let e = h.server.emit_to_socket(&hid, Emit::new(&data).with_ack());
             assert_eq!(
                 texts_to(&e.actions, &healthy),
                 vec![format!("42{}{data}", e.ack_id.unwrap())]
@@ -2110,8 +2109,6 @@ fn odd_input_never_panics_and_a_healthy_connection_keeps_working() {
         listed.extend(members);
     }
     assert!(listed.iter().all(|id| live.contains(id)));
-    let e = h
-        .server
-        .broadcast("/", &[], &[], r#"["bye"]"#, &[], false, false);
+    let e = h.server.broadcast("/", &[], &[], Emit::new(r#"["bye"]"#));
     assert!(frames_to(&e.actions, &healthy).len() == 1);
 }

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use engineio_core::{Action as EngineAction, Snapshot};
 use socketio_core::{
-    Action, DisconnectReason, RoomChanges, SocketServer, StoreOp, StoredSocket, ACK_BLOCK,
+    Action, DisconnectReason, Emit, RoomChanges, SocketServer, StoreOp, StoredSocket, ACK_BLOCK,
 };
 
 fn stores(actions: &[Action]) -> Vec<StoreOp> {
@@ -147,7 +147,7 @@ fn messages_write_nothing() {
         assert!(stores(&actions).is_empty(), "{actions:?}");
         let e = h
             .server
-            .broadcast("/", &strings(&["r"]), &[], r#"["x"]"#, &[], false, false);
+            .broadcast("/", &strings(&["r"]), &[], Emit::new(r#"["x"]"#));
         assert!(stores(&e.actions).is_empty());
     }
 }
@@ -189,7 +189,9 @@ fn a_polling_connection_is_stored_when_it_upgrades() {
 fn ack_ids_are_reserved_in_blocks_and_never_reused_after_a_restart() {
     let mut h = Harness::default_config();
     let (_, id) = h.ws_socket("/");
-    let first = h.server.emit_to_socket(&id, r#"["q"]"#, &[], true, false);
+    let first = h
+        .server
+        .emit_to_socket(&id, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(first.ack_id, Some(0));
     assert_eq!(
         stores(&first.actions),
@@ -199,11 +201,15 @@ fn ack_ids_are_reserved_in_blocks_and_never_reused_after_a_restart() {
         }]
     );
     for expected in 1..ACK_BLOCK {
-        let e = h.server.emit_to_socket(&id, r#"["q"]"#, &[], true, false);
+        let e = h
+            .server
+            .emit_to_socket(&id, Emit::new(r#"["q"]"#).with_ack());
         assert_eq!(e.ack_id, Some(expected));
         assert!(stores(&e.actions).is_empty());
     }
-    let e = h.server.emit_to_socket(&id, r#"["q"]"#, &[], true, false);
+    let e = h
+        .server
+        .emit_to_socket(&id, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(ACK_BLOCK));
     assert_eq!(
         stores(&e.actions),
@@ -219,7 +225,7 @@ fn ack_ids_are_reserved_in_blocks_and_never_reused_after_a_restart() {
     let (_, id) = fresh.ws_socket("/");
     let e = fresh
         .server
-        .emit_to_socket(&id, r#"["q"]"#, &[], true, false);
+        .emit_to_socket(&id, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(2 * ACK_BLOCK));
 }
 
@@ -298,7 +304,7 @@ fn a_fresh_server_revives_a_connection_from_its_snapshot_and_rows() {
         sorted(vec![id.clone(), other.clone()])
     );
     // A broadcast reaches both connections with one frame.
-    let e = fresh.broadcast("/", &strings(&["room"]), &[], r#"["x"]"#, &[], false, false);
+    let e = fresh.broadcast("/", &strings(&["room"]), &[], Emit::new(r#"["x"]"#));
     let many = send_many(&e.actions);
     assert_eq!(many.len(), 1);
     assert_eq!(sorted(many[0].0.clone()), sorted(vec![sid, other_sid]));

@@ -3,7 +3,7 @@
 use engineio_core::{Data, Engine};
 use serde::Serialize;
 use serde_bytes::Bytes;
-use socketio_core::{Action, Emitted, RoomChanges, SocketServer, StoreOp, StoredSocket};
+use socketio_core::{Action, Emit, Emitted, RoomChanges, SocketServer, StoreOp, StoredSocket};
 use wasm_bindgen::prelude::*;
 
 use crate::actions::{convert, to_js_with, value};
@@ -187,6 +187,21 @@ fn strings(list: &js_sys::Array) -> Vec<String> {
 
 fn string_array(items: &[String]) -> JsValue {
     to_js_with(items, |s| JsValue::from_str(s))
+}
+
+/// The [`Emit`] of the flags `emitToSocket` and `broadcast` take.
+fn emit<'a>(
+    data_json: &'a str,
+    binaries: &'a [Vec<u8>],
+    with_ack: bool,
+    volatile: bool,
+) -> Emit<'a> {
+    Emit {
+        data_json,
+        binaries,
+        with_ack,
+        volatile,
+    }
 }
 
 /// `{ ackId?, recipients?, actions }`.
@@ -399,11 +414,12 @@ impl SocketCore {
         let bins = binaries_of(binaries);
         emitted(
             self.server
-                .emit_to_socket(socket_id, data_json, &bins, with_ack, volatile),
+                .emit_to_socket(socket_id, emit(data_json, &bins, with_ack, volatile)),
         )
     }
 
     /// Broadcasts an event: `{ ackId?, recipients?, actions }`.
+    // One argument per JavaScript parameter: the shim calls it positionally.
     #[allow(clippy::too_many_arguments)]
     pub fn broadcast(
         &mut self,
@@ -420,10 +436,7 @@ impl SocketCore {
             nsp,
             &strings(rooms),
             &strings(except),
-            data_json,
-            &bins,
-            with_ack,
-            volatile,
+            emit(data_json, &bins, with_ack, volatile),
         ))
     }
 

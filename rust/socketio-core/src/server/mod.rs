@@ -35,7 +35,7 @@ use engineio_core::{Action as EngineAction, CloseReason, Engine};
 
 use crate::decoder::Decoder;
 
-pub use emit::Emitted;
+pub use emit::{Emit, Emitted};
 pub use store::{RoomChanges, StoreOp, StoredSocket, ACK_BLOCK};
 
 use store::PendingRooms;
