@@ -24,13 +24,13 @@ impl Session {
 
 impl Engine {
     /// Tells the engine which alarm is currently set (after a restart).
-    pub fn set_known_alarm(&mut self, at: Option<u64>) {
+    pub fn set_known_alarm(&mut self, _now: u64, at: Option<u64>) {
         self.alarm_at = at;
     }
 
     /// Makes sure the alarm fires at or before `at` (for timers of the layer
     /// above, such as Socket.IO's connect timeout).
-    pub fn schedule(&mut self, at: u64, actions: &mut Vec<Action>) {
+    pub fn schedule(&mut self, _now: u64, at: u64, actions: &mut Vec<Action>) {
         self.want_alarm(at, actions);
     }
 
@@ -101,7 +101,7 @@ impl Engine {
                 actions.push(self.persist(&sid));
             }
         }
-        actions.extend(self.flush());
+        actions.extend(self.flush(now));
         let next_session = self.sessions.values().map(Session::next_deadline).min();
         let next_drain = self.draining.values().filter_map(|d| d.deadline).min();
         if let Some(next) = next_session.into_iter().chain(next_drain).min() {

@@ -5,6 +5,11 @@
 //! returns the [`Action`]s to carry out, in order. The engine never reads a
 //! clock, never sleeps and never does I/O.
 //!
+//! Every method that changes the engine takes the current time first (`now`,
+//! milliseconds), those that do not need it yet included: the driver passes
+//! the time the same way to every call, and a call that comes to need it
+//! keeps its signature. The methods that only read (`&self`) take none.
+//!
 //! One file per responsibility, each adding its part of `impl Engine`; this
 //! one holds the types shared by all, the accessors, what the client's
 //! packets do on the session's current transport, and the sends:
@@ -184,7 +189,7 @@ impl Engine {
 
     /// Queues a message for the client. WebSocket frames go out at once;
     /// polling packets wait for [`Engine::flush`].
-    pub fn send(&mut self, sid: &str, data: Data) -> Vec<Action> {
+    pub fn send(&mut self, _now: u64, sid: &str, data: Data) -> Vec<Action> {
         let mut actions = Vec::new();
         self.send_packet(sid, Packet::message(data), &mut actions);
         actions
@@ -215,6 +220,7 @@ impl Engine {
     /// without a held GET) are skipped.
     pub fn send_many<'a>(
         &mut self,
+        _now: u64,
         sids: impl IntoIterator<Item = &'a str>,
         data: &Data,
         volatile: bool,

@@ -117,7 +117,7 @@ impl Engine {
     }
 
     /// Answers held polling GETs of sessions that have packets waiting.
-    pub fn flush(&mut self) -> Vec<Action> {
+    pub fn flush(&mut self, _now: u64) -> Vec<Action> {
         let mut actions = Vec::new();
         for sid in std::mem::take(&mut self.dirty) {
             if let Some(s) = self.sessions.get_mut(&sid) {

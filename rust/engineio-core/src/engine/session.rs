@@ -158,7 +158,7 @@ impl Engine {
     }
 
     /// Closes a session from the server side (reason "forced close").
-    pub fn close(&mut self, sid: &str) -> Vec<Action> {
+    pub fn close(&mut self, _now: u64, sid: &str) -> Vec<Action> {
         let mut actions = Vec::new();
         if let Some(s) = self.sessions.get_mut(sid) {
             if s.transport == Transport::WebSocket {

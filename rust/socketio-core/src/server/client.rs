@@ -74,13 +74,13 @@ impl SocketServer {
     }
 
     /// Sends a raw Engine.IO message, outside of any namespace.
-    pub fn send_raw(&mut self, sid: &str, data: Data) -> Vec<Action> {
-        wrap(self.engine.send(sid, data))
+    pub fn send_raw(&mut self, now: u64, sid: &str, data: Data) -> Vec<Action> {
+        wrap(self.engine.send(now, sid, data))
     }
 
     /// See [`Engine::flush`](engineio_core::Engine::flush).
-    pub fn flush(&mut self) -> Vec<Action> {
-        wrap(self.engine.flush())
+    pub fn flush(&mut self, now: u64) -> Vec<Action> {
+        wrap(self.engine.flush(now))
     }
 
     /// See [`Engine::needs_flush`](engineio_core::Engine::needs_flush).
@@ -90,7 +90,7 @@ impl SocketServer {
 
     /// Closes engine session `sid` ("forced close" for its sockets).
     pub fn close(&mut self, now: u64, sid: &str) -> Vec<Action> {
-        let a = self.engine.close(sid);
+        let a = self.engine.close(now, sid);
         self.process(now, a)
     }
 
@@ -106,7 +106,7 @@ impl SocketServer {
             .map(|(sid, _)| sid.clone())
             .collect();
         for sid in expired {
-            let a = self.engine.close(&sid);
+            let a = self.engine.close(now, &sid);
             out.extend(self.process(now, a));
         }
         if let Some(next) = self
@@ -116,15 +116,15 @@ impl SocketServer {
             .min()
         {
             let mut a = Vec::new();
-            self.engine.schedule(next, &mut a);
+            self.engine.schedule(now, next, &mut a);
             out.extend(wrap(a));
         }
         out
     }
 
     /// See [`Engine::set_known_alarm`](engineio_core::Engine::set_known_alarm).
-    pub fn set_known_alarm(&mut self, at: Option<u64>) {
-        self.engine.set_known_alarm(at);
+    pub fn set_known_alarm(&mut self, now: u64, at: Option<u64>) {
+        self.engine.set_known_alarm(now, at);
     }
 
     /// Runs engine actions through the socket layer.
@@ -165,7 +165,7 @@ impl SocketServer {
             // After the engine's own `SetAlarm`s of the batch: the driver sets
             // them in order, so the earliest must come last.
             let mut alarm = Vec::new();
-            self.engine.schedule(deadline, &mut alarm);
+            self.engine.schedule(now, deadline, &mut alarm);
             out.extend(wrap(alarm));
         }
         out
@@ -190,7 +190,7 @@ impl SocketServer {
                 // sockets' `error` listeners had their say.
                 client.broken = true;
                 if client.nsps.is_empty() {
-                    let a = self.engine.close(sid);
+                    let a = self.engine.close(now, sid);
                     out.extend(self.process(now, a));
                     return;
                 }
@@ -245,7 +245,7 @@ impl SocketServer {
                 // A second CONNECT, a CONNECT_ERROR from the client, or a
                 // packet for a namespace the connection never joined.
                 self.drop_client(sid, DisconnectReason::ForcedServerClose, out);
-                let a = self.engine.close(sid);
+                let a = self.engine.close(now, sid);
                 out.extend(self.process(now, a));
             }
         }

@@ -82,7 +82,7 @@ impl SocketServer {
     }
 
     /// Sends an event to one socket, binary attachments after it.
-    pub fn emit_to_socket(&mut self, socket_id: &str, emit: Emit<'_>) -> Emitted {
+    pub fn emit_to_socket(&mut self, now: u64, socket_id: &str, emit: Emit<'_>) -> Emitted {
         let mut out = Emitted::default();
         let Some(s) = self.sockets.get(socket_id) else {
             return out;
@@ -94,7 +94,7 @@ impl SocketServer {
         let mut stored = Vec::new();
         let ack_id = emit.with_ack.then(|| self.next_ack(&nsp, &mut stored));
         let frame = data_frame(false, &nsp, ack_id, emit.data_json, emit.binaries.len());
-        let actions = self.send_attached(&sid, frame, emit.binaries);
+        let actions = self.send_attached(now, &sid, frame, emit.binaries);
         out.ack_id = ack_id;
         out.actions = stored;
         out.actions.extend(wrap(actions));
@@ -105,6 +105,7 @@ impl SocketServer {
     /// when empty) and in none of `except`, encoded once.
     pub fn broadcast(
         &mut self,
+        now: u64,
         nsp: &str,
         rooms: &[String],
         except: &[String],
@@ -131,6 +132,7 @@ impl SocketServer {
         let mut actions = Vec::new();
         let sids: Vec<String> = sids.into_iter().map(str::to_owned).collect();
         self.engine.send_many(
+            now,
             sids.iter().map(String::as_str),
             &Data::Text(frame),
             false,
@@ -138,6 +140,7 @@ impl SocketServer {
         );
         for b in emit.binaries {
             self.engine.send_many(
+                now,
                 sids.iter().map(String::as_str),
                 &Data::Binary(b.clone()),
                 false,
@@ -154,6 +157,7 @@ impl SocketServer {
     /// Answers the client's ack `id` on `socket_id`.
     pub fn ack(
         &mut self,
+        now: u64,
         socket_id: &str,
         id: u64,
         data_json: &str,
@@ -164,19 +168,20 @@ impl SocketServer {
         };
         let (sid, nsp) = (s.sid.clone(), s.nsp.clone());
         let frame = data_frame(true, &nsp, Some(id), data_json, binaries.len());
-        wrap(self.send_attached(&sid, frame, binaries))
+        wrap(self.send_attached(now, &sid, frame, binaries))
     }
 
     /// Sends a text frame to engine session `sid`, then its attachments.
     fn send_attached(
         &mut self,
+        now: u64,
         sid: &str,
         frame: String,
         binaries: &[Vec<u8>],
     ) -> Vec<EngineAction> {
-        let mut actions = self.engine.send(sid, Data::Text(frame));
+        let mut actions = self.engine.send(now, sid, Data::Text(frame));
         for b in binaries {
-            actions.extend(self.engine.send(sid, Data::Binary(b.clone())));
+            actions.extend(self.engine.send(now, sid, Data::Binary(b.clone())));
         }
         actions
     }

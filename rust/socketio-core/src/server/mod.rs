@@ -12,6 +12,10 @@
 //! middlewares say) stays outside: a CONNECT becomes [`Action::Connect`] and the
 //! driver answers with [`SocketServer::accept`] or [`SocketServer::connect_error`].
 //!
+//! As in the engine, every method that changes the server takes the current
+//! time first (`now`, milliseconds), whether it needs it yet or not; the
+//! methods that only read take none.
+//!
 //! One file per responsibility, each adding its part of `impl SocketServer`;
 //! this one holds the types shared by all and the accessors:
 //!

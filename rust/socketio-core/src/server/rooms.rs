@@ -6,7 +6,7 @@ use super::{Action, SocketServer};
 
 impl SocketServer {
     /// Adds a socket to rooms.
-    pub fn join(&mut self, socket_id: &str, rooms: &[String]) -> Vec<Action> {
+    pub fn join(&mut self, _now: u64, socket_id: &str, rooms: &[String]) -> Vec<Action> {
         let mut out = Vec::new();
         let Some(s) = self.sockets.get_mut(socket_id) else {
             return out;
@@ -28,7 +28,7 @@ impl SocketServer {
     }
 
     /// Removes a socket from a room.
-    pub fn leave(&mut self, socket_id: &str, room: &str) -> Vec<Action> {
+    pub fn leave(&mut self, _now: u64, socket_id: &str, room: &str) -> Vec<Action> {
         let mut out = Vec::new();
         let Some(s) = self.sockets.get_mut(socket_id) else {
             return out;

@@ -16,6 +16,7 @@ impl SocketServer {
     /// engine session is gone or already joined `nsp`.
     pub fn accept(
         &mut self,
+        now: u64,
         sid: &str,
         nsp: &str,
         random: &[u8; SID_RANDOM_BYTES],
@@ -57,14 +58,20 @@ impl SocketServer {
                 nsp: nsp.to_owned(),
             }));
         }
-        actions.extend(wrap(self.engine.send(sid, Data::Text(frame))));
+        actions.extend(wrap(self.engine.send(now, sid, Data::Text(frame))));
         Some((id, actions))
     }
 
     /// Refuses the CONNECT of `sid` to `nsp` with CONNECT_ERROR and `data_json`.
-    pub fn connect_error(&mut self, sid: &str, nsp: &str, data_json: &str) -> Vec<Action> {
+    pub fn connect_error(
+        &mut self,
+        now: u64,
+        sid: &str,
+        nsp: &str,
+        data_json: &str,
+    ) -> Vec<Action> {
         let frame = encode_frame(PacketKind::ConnectError, nsp, None, 0, Some(data_json));
-        wrap(self.engine.send(sid, Data::Text(frame)))
+        wrap(self.engine.send(now, sid, Data::Text(frame)))
     }
 
     /// Disconnects a socket from the server side: DISCONNECT to the client,
@@ -87,12 +94,12 @@ impl SocketServer {
         for id in ids {
             if let Some(nsp) = self.sockets.get(&id).map(|s| s.nsp.clone()) {
                 let frame = encode_frame(PacketKind::Disconnect, &nsp, None, 0, None);
-                out.extend(wrap(self.engine.send(&sid, Data::Text(frame))));
+                out.extend(wrap(self.engine.send(now, &sid, Data::Text(frame))));
                 self.disconnected(&id, DisconnectReason::ServerNamespaceDisconnect, &mut out);
             }
         }
         if close {
-            let a = self.engine.close(&sid);
+            let a = self.engine.close(now, &sid);
             out.extend(self.process(now, a));
         }
         out

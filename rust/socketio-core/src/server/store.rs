@@ -92,7 +92,7 @@ impl SocketServer {
     ) -> Vec<Action> {
         let sid = snapshot.sid.clone();
         if self.engine.has_session(&sid) {
-            self.restore_sockets(sockets);
+            self.restore_sockets(now, sockets);
             return Vec::new();
         }
         self.clients.entry(sid).or_insert_with(|| Client {
@@ -137,7 +137,7 @@ impl SocketServer {
     /// Brings back sockets read from storage after a restart (those already
     /// known are skipped). Their engine sessions must be restored first;
     /// sockets of sessions the engine does not know are skipped.
-    pub fn restore_sockets(&mut self, sockets: Vec<StoredSocket>) {
+    pub fn restore_sockets(&mut self, _now: u64, sockets: Vec<StoredSocket>) {
         for st in sockets {
             if self.engine.has_session(&st.sid) {
                 self.insert_stored(st);
@@ -185,7 +185,7 @@ impl SocketServer {
     /// socket that has any (in no particular order), and forgets them: the
     /// driver writes them to storage, all at once, before the turn in which
     /// [`StoreOp::RoomsChanged`] was reported ends.
-    pub fn take_room_changes(&mut self) -> Vec<RoomChanges> {
+    pub fn take_room_changes(&mut self, _now: u64) -> Vec<RoomChanges> {
         let PendingRooms {
             joined, mut left, ..
         } = std::mem::take(&mut self.pending_rooms);
@@ -215,7 +215,7 @@ impl SocketServer {
     }
 
     /// Resumes ack id allocation of `nsp` at `next` (a stored reservation).
-    pub fn restore_ack_ids(&mut self, nsp: &str, next: u64) {
+    pub fn restore_ack_ids(&mut self, _now: u64, nsp: &str, next: u64) {
         let n = self.namespaces.entry(nsp.to_owned()).or_default();
         if next > n.next_ack {
             n.next_ack = next;
