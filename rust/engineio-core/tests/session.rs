@@ -489,10 +489,10 @@ fn only_the_earliest_alarm_is_requested() {
 
     // After a restart, the driver tells the engine which alarm is set.
     let mut engine = Engine::new(EngineConfig::default());
-    engine.set_known_alarm(Some(10_000));
+    engine.set_known_alarm(1_000, Some(10_000));
     let (_, actions) = engine.open(1_000, Transport::Polling, None, &[1; SID_RANDOM_BYTES]);
     assert_eq!(alarms(&actions), vec![]);
-    engine.set_known_alarm(Some(30_000));
+    engine.set_known_alarm(1_000, Some(30_000));
     let (_, actions) = engine.open(1_000, Transport::Polling, None, &[2; SID_RANDOM_BYTES]);
     assert_eq!(alarms(&actions), vec![26_000]);
 }
@@ -509,12 +509,12 @@ fn a_get_is_held_until_a_send_is_flushed() {
     assert_eq!(actions, vec![]);
     assert!(!h.engine.needs_flush());
 
-    let actions = h.engine.send(&sid, Data::Text("hello".into()));
+    let actions = h.engine.send(h.now, &sid, Data::Text("hello".into()));
     assert_eq!(actions, vec![], "polling packets wait for flush()");
     assert!(h.engine.needs_flush());
-    assert_eq!(h.engine.flush(), vec![payload(get, "4hello")]);
+    assert_eq!(h.engine.flush(h.now), vec![payload(get, "4hello")]);
     assert!(!h.engine.needs_flush());
-    assert_eq!(h.engine.flush(), vec![]);
+    assert_eq!(h.engine.flush(h.now), vec![]);
 }
 
 #[test]
@@ -522,13 +522,13 @@ fn several_sends_are_answered_in_one_payload() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
     let (get, _) = h.poll(&sid);
-    h.engine.send(&sid, Data::Text("a".into()));
-    h.engine.send(&sid, Data::Binary(vec![1, 2, 3, 4]));
-    h.engine.send(&sid, Data::Text("héllo €".into()));
-    h.engine.send(&sid, Data::Text(String::new()));
-    h.engine.send(&sid, Data::Binary(vec![]));
+    h.engine.send(h.now, &sid, Data::Text("a".into()));
+    h.engine.send(h.now, &sid, Data::Binary(vec![1, 2, 3, 4]));
+    h.engine.send(h.now, &sid, Data::Text("héllo €".into()));
+    h.engine.send(h.now, &sid, Data::Text(String::new()));
+    h.engine.send(h.now, &sid, Data::Binary(vec![]));
     assert_eq!(
-        h.engine.flush(),
+        h.engine.flush(h.now),
         vec![payload(get, "4a\x1ebAQIDBA==\x1e4héllo €\x1e4\x1eb")]
     );
 }
@@ -537,8 +537,8 @@ fn several_sends_are_answered_in_one_payload() {
 fn a_get_is_answered_at_once_when_packets_are_waiting() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
-    h.engine.send(&sid, Data::Text("one".into()));
-    h.engine.send(&sid, Data::Text("two".into()));
+    h.engine.send(h.now, &sid, Data::Text("one".into()));
+    h.engine.send(h.now, &sid, Data::Text("two".into()));
     assert!(!h.engine.needs_flush(), "no GET is held");
     let (get, actions) = h.poll(&sid);
     assert_eq!(actions, vec![payload(get, "4one\x1e4two")]);
@@ -777,12 +777,12 @@ fn requests_for_unknown_sessions_get_unknown_sid() {
     assert_eq!(actions, vec![json_error(get, RequestError::UnknownSid)]);
     let (post, actions) = h.post("nope", b"4x");
     assert_eq!(actions, vec![json_error(post, RequestError::UnknownSid)]);
-    assert_eq!(h.engine.send("nope", Data::Text("x".into())), vec![]);
+    assert_eq!(h.engine.send(h.now, "nope", Data::Text("x".into())), vec![]);
     assert_eq!(
         h.engine.begin_upgrade(h.now, "nope"),
         Err(RequestError::UnknownSid)
     );
-    assert_eq!(h.engine.close("nope"), vec![]);
+    assert_eq!(h.engine.close(h.now, "nope"), vec![]);
     assert_eq!(h.engine.ws_closed(h.now, "nope", false), vec![]);
     assert_eq!(
         h.ws_text("nope", "4x"),
@@ -842,7 +842,7 @@ fn polling_ping_is_buffered_without_a_held_get() {
     h.now += INTERVAL;
     let actions = h.tick();
     assert_eq!(without_alarms(&actions), vec![]);
-    h.engine.send(&sid, Data::Text("after".into()));
+    h.engine.send(h.now, &sid, Data::Text("after".into()));
     let (get, actions) = h.poll(&sid);
     assert_eq!(actions, vec![payload(get, "2\x1e4after")]);
 }
@@ -1193,7 +1193,7 @@ fn tick_without_sessions_sets_no_alarm() {
     let mut h = Harness::default_config();
     assert_eq!(h.tick(), vec![]);
     let (sid, _) = h.open_ws();
-    h.engine.close(&sid);
+    h.engine.close(h.now, &sid);
     h.advance(INTERVAL);
     assert_eq!(h.tick(), vec![]);
 }
@@ -1240,9 +1240,9 @@ fn polling_upgrades_to_websocket() {
     assert_eq!(without_alarms(&h.tick()), vec![payload(get, "6")]);
 
     // Messages sent once polling has paused wait for the new transport.
-    assert_eq!(h.engine.send(&sid, Data::Text("a".into())), vec![]);
-    assert_eq!(h.engine.send(&sid, Data::Binary(vec![1, 2])), vec![]);
-    assert_eq!(h.engine.flush(), vec![]);
+    assert_eq!(h.engine.send(h.now, &sid, Data::Text("a".into())), vec![]);
+    assert_eq!(h.engine.send(h.now, &sid, Data::Binary(vec![1, 2])), vec![]);
+    assert_eq!(h.engine.flush(h.now), vec![]);
 
     h.advance(50);
     let actions = h.ws_text(&sid, "5");
@@ -1276,7 +1276,7 @@ fn polling_upgrades_to_websocket() {
 
     // The WebSocket now carries everything.
     assert_eq!(
-        h.engine.send(&sid, Data::Text("now".into())),
+        h.engine.send(h.now, &sid, Data::Text("now".into())),
         vec![ws_text_frame(&sid, "4now")]
     );
     assert_eq!(h.ws_text(&sid, "4up"), vec![message(&sid, "up")]);
@@ -1304,7 +1304,7 @@ fn a_get_during_the_upgrade_is_answered_with_a_noop_a_little_later() {
     h.advance(UPGRADE_NOOP_DELAY);
     assert_eq!(without_alarms(&h.tick()), vec![payload(get, "6")]);
     // With packets waiting, the GET carries them at once instead.
-    h.engine.send(&sid, Data::Text("x".into()));
+    h.engine.send(h.now, &sid, Data::Text("x".into()));
     let (get, actions) = h.poll(&sid);
     assert_eq!(actions, vec![payload(get, "4x")]);
 }
@@ -1341,7 +1341,7 @@ fn the_upgrade_packet_answers_a_get_still_held() {
     let (get, _) = h.poll(&sid);
     h.engine.begin_upgrade(h.now, &sid).unwrap();
     // Sent but not flushed yet: the GET is still held when the probe arrives.
-    h.engine.send(&sid, Data::Text("x".into()));
+    h.engine.send(h.now, &sid, Data::Text("x".into()));
     assert_eq!(
         without_alarms(&h.ws_text(&sid, "2probe")),
         vec![ws_text_frame(&sid, "3probe")]
@@ -1351,7 +1351,7 @@ fn the_upgrade_packet_answers_a_get_still_held() {
         without_alarms(&actions)[..2],
         [payload(get, "6"), ws_text_frame(&sid, "4x")]
     );
-    assert_eq!(h.engine.flush(), vec![], "nothing is sent twice");
+    assert_eq!(h.engine.flush(h.now), vec![], "nothing is sent twice");
 }
 
 #[test]
@@ -1386,8 +1386,8 @@ fn assert_still_polling(h: &mut Harness, sid: &str) {
     assert_eq!(h.classify_upgrade(sid), Ok(Route::Upgrade(sid.to_owned())));
     let (get, actions) = h.poll(sid);
     assert_eq!(actions, vec![], "the GET is held again, no noop");
-    h.engine.send(sid, Data::Text("still".into()));
-    assert_eq!(h.engine.flush(), vec![payload(get, "4still")]);
+    h.engine.send(h.now, sid, Data::Text("still".into()));
+    assert_eq!(h.engine.flush(h.now), vec![payload(get, "4still")]);
     let (post, actions) = h.post(sid, b"4here");
     assert_eq!(actions, vec![message(sid, "here"), ok(post)]);
 }
@@ -1532,7 +1532,7 @@ fn closing_a_session_during_its_upgrade_closes_the_probe() {
     let (get, _) = h.poll(&sid);
     h.engine.begin_upgrade(h.now, &sid).unwrap();
     assert_eq!(
-        h.engine.close(&sid),
+        h.engine.close(h.now, &sid),
         vec![
             payload(get, "1"),
             ws_close(&sid, 1000, ""),
@@ -1637,11 +1637,11 @@ fn websocket_messages_both_ways() {
         }]
     );
     assert_eq!(
-        h.engine.send(&sid, Data::Text("hi".into())),
+        h.engine.send(h.now, &sid, Data::Text("hi".into())),
         vec![ws_text_frame(&sid, "4hi")]
     );
     assert_eq!(
-        h.engine.send(&sid, Data::Binary(vec![9, 8])),
+        h.engine.send(h.now, &sid, Data::Binary(vec![9, 8])),
         vec![Action::WsSend {
             sid: sid.clone(),
             frame: Frame::Binary(vec![9, 8]),
@@ -1779,7 +1779,7 @@ fn sessions_are_isolated_from_each_other() {
         h.ws_binary(&a, &[1]),
         h.ws_text(&a, "3"),
         h.ws_text(&a, "6"),
-        h.engine.send(&a, Data::Text("to a".into())),
+        h.engine.send(h.now, &a, Data::Text("to a".into())),
         h.ws_text(&a, "abc"),
     ] {
         only_a(&actions);
@@ -1788,13 +1788,13 @@ fn sessions_are_isolated_from_each_other() {
     assert!(!h.engine.has_session(&a));
     assert!(h.engine.has_session(&b));
     assert!(h.engine.has_session(&c));
-    assert_eq!(h.engine.flush(), vec![], "C's GET was not touched");
+    assert_eq!(h.engine.flush(h.now), vec![], "C's GET was not touched");
 
     assert_eq!(h.ws_text(&b, "4y"), vec![message(&b, "y")]);
     let (post, actions) = h.post(&c, b"4z");
     assert_eq!(actions, vec![message(&c, "z"), ok(post)]);
-    h.engine.send(&c, Data::Text("for c".into()));
-    assert_eq!(h.engine.flush(), vec![payload(get_c, "4for c")]);
+    h.engine.send(h.now, &c, Data::Text("for c".into()));
+    assert_eq!(h.engine.flush(h.now), vec![payload(get_c, "4for c")]);
 }
 
 // ---------------------------------------------------------------------------
@@ -1971,15 +1971,15 @@ fn server_close_of_a_websocket_session() {
     let mut h = Harness::default_config();
     let (sid, _) = h.open_ws();
     assert_eq!(
-        h.engine.close(&sid),
+        h.engine.close(h.now, &sid),
         vec![
             ws_close(&sid, 1000, ""),
             closed(&sid, CloseReason::ForcedClose),
         ]
     );
     assert!(!h.engine.has_session(&sid));
-    assert_eq!(h.engine.close(&sid), vec![]);
-    assert_eq!(h.engine.send(&sid, Data::Text("x".into())), vec![]);
+    assert_eq!(h.engine.close(h.now, &sid), vec![]);
+    assert_eq!(h.engine.send(h.now, &sid, Data::Text("x".into())), vec![]);
 }
 
 #[test]
@@ -1988,7 +1988,7 @@ fn server_close_of_a_polling_session_answers_the_held_get() {
     let (sid, _, _) = h.open_polling();
     let (get, _) = h.poll(&sid);
     assert_eq!(
-        h.engine.close(&sid),
+        h.engine.close(h.now, &sid),
         vec![payload(get, "1"), closed(&sid, CloseReason::ForcedClose)]
     );
     let (late, actions) = h.poll(&sid);
@@ -2000,16 +2000,16 @@ fn server_close_delivers_buffered_packets_before_the_close_packet() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
     let (get, _) = h.poll(&sid);
-    h.engine.send(&sid, Data::Text("1".into()));
-    h.engine.send(&sid, Data::Binary(vec![7]));
+    h.engine.send(h.now, &sid, Data::Text("1".into()));
+    h.engine.send(h.now, &sid, Data::Binary(vec![7]));
     assert_eq!(
-        h.engine.close(&sid),
+        h.engine.close(h.now, &sid),
         vec![
             payload(get, "41\x1ebBw=="),
             closed(&sid, CloseReason::ForcedClose),
         ]
     );
-    assert_eq!(h.engine.flush(), vec![]);
+    assert_eq!(h.engine.flush(h.now), vec![]);
     // The close packet waits for the next GET, alone.
     let (next, actions) = h.poll(&sid);
     assert_eq!(actions, vec![payload(next, "1")]);
@@ -2020,7 +2020,7 @@ fn server_close_of_a_polling_session_without_a_held_get() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
     assert_eq!(
-        h.engine.close(&sid),
+        h.engine.close(h.now, &sid),
         vec![closed(&sid, CloseReason::ForcedClose)]
     );
     assert_eq!(h.engine.clients_count(), 0);
@@ -2243,18 +2243,18 @@ fn arbitrary_input_never_panics_and_keeps_the_books_straight() {
             8 => engine.begin_upgrade(now, &sid).unwrap_or_default(),
             9 => engine.ws_closed(now, &sid, rng.below(2) == 0),
             10 => {
-                let mut a = engine.send(&sid, Data::Text(odd_string(&mut rng)));
-                a.extend(engine.send(&sid, Data::Binary(odd_bytes(&mut rng))));
+                let mut a = engine.send(now, &sid, Data::Text(odd_string(&mut rng)));
+                a.extend(engine.send(now, &sid, Data::Binary(odd_bytes(&mut rng))));
                 a
             }
-            11 => engine.flush(),
+            11 => engine.flush(now),
             12 => {
                 now += rng.below(800) as u64;
                 engine.tick(now)
             }
             13 => {
                 if rng.below(4) == 0 {
-                    engine.close(&sid)
+                    engine.close(now, &sid)
                 } else {
                     engine.ws_text(now, &sid, rng.pick(&["2probe", "5", "3", "4x"]))
                 }
@@ -2309,7 +2309,7 @@ fn arbitrary_input_never_panics_and_keeps_the_books_straight() {
     // Closing everything answers every request still held.
     let sids: Vec<String> = ledger.open.iter().cloned().collect();
     for sid in sids {
-        let actions = engine.close(&sid);
+        let actions = engine.close(now, &sid);
         ledger.check(&actions);
     }
     assert_eq!(engine.clients_count(), 0);
@@ -2355,13 +2355,13 @@ fn odd_strings_and_bytes_never_panic_on_any_entry_point() {
             h.poll(sid);
             let _ = h.classify(Method::Get, Some(&text), Some(&text), Some(sid), true);
             let _ = h.classify(Method::Post, Some("polling"), Some(&text), Some(sid), false);
-            h.engine.send(sid, Data::Text(text.clone()));
-            h.engine.flush();
+            h.engine.send(h.now, sid, Data::Text(text.clone()));
+            h.engine.flush(h.now);
         }
         h.advance(rng.below(10_000) as u64);
         h.tick();
-        h.engine.close(&ws);
-        h.engine.close(&polling);
+        h.engine.close(h.now, &ws);
+        h.engine.close(h.now, &polling);
         assert!(!h.engine.has_session(&ws) && !h.engine.has_session(&polling));
     }
     assert_eq!(h.engine.clients_count(), 0);
@@ -2374,8 +2374,8 @@ fn a_server_close_without_a_held_get_is_delivered_to_the_next_get() {
     };
     let mut engine = Engine::new(EngineConfig::default());
     let (sid, _) = engine.open(1_000, Transport::Polling, Some(1), &[7; 15]);
-    engine.send(&sid, Data::Text("2bye".into()));
-    let closed = engine.close(&sid);
+    engine.send(1_000, &sid, Data::Text("2bye".into()));
+    let closed = engine.close(1_000, &sid);
     assert!(closed
         .iter()
         .any(|a| matches!(a, Action::Closed { sid: s, .. } if *s == sid)));
@@ -2411,8 +2411,8 @@ fn undelivered_close_packets_expire_after_a_ping_interval() {
     let interval = config.ping_interval;
     let mut engine = Engine::new(config);
     let (sid, _) = engine.open(0, Transport::Polling, Some(1), &[9; 15]);
-    engine.send(&sid, Data::Text("2bye".into()));
-    engine.close(&sid);
+    engine.send(0, &sid, Data::Text("2bye".into()));
+    engine.close(0, &sid);
     engine.tick(10);
     engine.tick(10 + interval + 1);
     let get = RequestInfo {
@@ -2432,8 +2432,8 @@ fn a_server_close_during_an_upgrade_is_delivered_on_the_new_websocket() {
     let (sid, _) = engine.open(0, Transport::Polling, Some(1), &[3; 15]);
     engine.begin_upgrade(5, &sid).unwrap();
     engine.ws_text(6, &sid, "2probe");
-    engine.send(&sid, Data::Text("1".into()));
-    let closed = engine.close(&sid);
+    engine.send(6, &sid, Data::Text("1".into()));
+    let closed = engine.close(6, &sid);
     // The probe stays open: no WsClose yet.
     assert!(!closed.iter().any(|a| matches!(a, Action::WsClose { .. })));
     let done = engine.ws_text(7, &sid, "5");

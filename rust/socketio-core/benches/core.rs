@@ -9,7 +9,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use engineio_core::{Engine, EngineConfig, Transport, SID_RANDOM_BYTES};
 use socketio_core::{
-    encode_frame, Action, Decoder, Packet, PacketKind, SocketConfig, SocketServer,
+    encode_frame, Action, Decoder, Emit, Packet, PacketKind, SocketConfig, SocketServer,
 };
 
 const SMALL: &str = r#"["echo-ack",{"seq":1,"text":"hello, world"}]"#;
@@ -116,12 +116,14 @@ fn server_with(n: u64, rooms: u64) -> SocketServer {
             })
             .expect("an Opened action");
         s.ws_text(1_000, &sid, "40");
-        let (id, _) = s.accept(&sid, "/", &random(2 * i + 1)).expect("accepted");
+        let (id, _) = s
+            .accept(1_000, &sid, "/", &random(2 * i + 1))
+            .expect("accepted");
         let mut joined = vec![format!("r{}", i % rooms)];
         if i % 2 == 0 {
             joined.push("even".to_owned());
         }
-        let _ = s.join(&id, &joined);
+        let _ = s.join(1_000, &id, &joined);
     }
     s
 }
@@ -132,18 +134,18 @@ fn broadcast(c: &mut Criterion) {
     let all_in_one = vec!["r0".to_owned()];
     let mut one_room = server_with(1_000, 1);
     g.bench_function("one room of 1,000", |b| {
-        b.iter(|| one_room.broadcast("/", black_box(&all_in_one), &[], SMALL, &[], false, false))
+        b.iter(|| one_room.broadcast(1_000, "/", black_box(&all_in_one), &[], Emit::new(SMALL)))
     });
     let mut everyone = server_with(1_000, 1);
     g.bench_function("whole namespace (no room)", |b| {
-        b.iter(|| everyone.broadcast("/", &[], &[], black_box(SMALL), &[], false, false))
+        b.iter(|| everyone.broadcast(1_000, "/", &[], &[], Emit::new(black_box(SMALL))))
     });
     let mut ten_rooms = server_with(1_000, 10);
     let rooms: Vec<String> = (0..10).map(|r| format!("r{r}")).collect();
     let except = vec!["even".to_owned()];
     g.throughput(Throughput::Elements(500));
     g.bench_function("10 rooms of 100, except 500 (union, dedup)", |b| {
-        b.iter(|| ten_rooms.broadcast("/", black_box(&rooms), &except, SMALL, &[], false, false))
+        b.iter(|| ten_rooms.broadcast(1_000, "/", black_box(&rooms), &except, Emit::new(SMALL)))
     });
     g.finish();
 

@@ -32,6 +32,6 @@ pub use packet::{
     DEFAULT_MAX_ATTACHMENTS, RESERVED_EVENTS,
 };
 pub use server::{
-    Action, DisconnectReason, Emitted, RoomChanges, SocketConfig, SocketServer, StoreOp,
+    Action, DisconnectReason, Emit, Emitted, RoomChanges, SocketConfig, SocketServer, StoreOp,
     StoredSocket, ACK_BLOCK,
 };

@@ -12,7 +12,7 @@ use common::*;
 use engineio_core::{
     Action as EngineAction, CloseReason, EngineConfig, Frame, RequestError, Snapshot, Transport,
 };
-use socketio_core::{Action, DisconnectReason, SocketConfig, MAX_PAYLOAD_DEPTH};
+use socketio_core::{Action, DisconnectReason, Emit, SocketConfig, MAX_PAYLOAD_DEPTH};
 
 const PLACEHOLDER_0: &str = r#"{"_placeholder":true,"num":0}"#;
 const PLACEHOLDER_1: &str = r#"{"_placeholder":true,"num":1}"#;
@@ -50,7 +50,7 @@ fn connect_to_the_main_namespace() {
     assert!(h.sockets_of("/").is_empty());
 
     let random = h.random();
-    let (id, actions) = h.server.accept(&sid, "/", &random).unwrap();
+    let (id, actions) = h.server.accept(h.now, &sid, "/", &random).unwrap();
     assert_eq!(id.len(), 20);
     assert_eq!(id, URL_SAFE_NO_PAD.encode(random));
     assert_ne!(id, sid);
@@ -90,7 +90,7 @@ fn connect_to_a_namespace_with_auth() {
         }]
     );
     let random = h.random();
-    let (id, actions) = h.server.accept(&sid, "/admin", &random).unwrap();
+    let (id, actions) = h.server.accept(h.now, &sid, "/admin", &random).unwrap();
     assert_eq!(
         texts_to(&actions, &sid),
         vec![format!("40/admin,{{\"sid\":\"{id}\"}}")]
@@ -109,7 +109,7 @@ fn connect_to_a_namespace_with_auth() {
         }]
     );
     let random = h.random();
-    let (main, _) = h.server.accept(&sid, "/", &random).unwrap();
+    let (main, _) = h.server.accept(h.now, &sid, "/", &random).unwrap();
     assert_ne!(main, id);
     assert_eq!(h.server.sockets_count(), 2);
 }
@@ -119,9 +119,9 @@ fn connect_error_refuses_without_creating_a_socket() {
     let mut h = Harness::default_config();
     let sid = h.open_ws();
     h.ws_text(&sid, "40/admin,");
-    let actions = h
-        .server
-        .connect_error(&sid, "/admin", r#"{"message":"Invalid namespace"}"#);
+    let actions =
+        h.server
+            .connect_error(h.now, &sid, "/admin", r#"{"message":"Invalid namespace"}"#);
     assert_eq!(
         actions,
         vec![ws_text_action(
@@ -138,9 +138,12 @@ fn connect_error_refuses_without_creating_a_socket() {
 
     // Refused on the main namespace: no namespace in the frame.
     h.ws_text(&sid, "40");
-    let actions =
-        h.server
-            .connect_error(&sid, "/", r#"{"message":"Not authorized","data":{"a":1}}"#);
+    let actions = h.server.connect_error(
+        h.now,
+        &sid,
+        "/",
+        r#"{"message":"Not authorized","data":{"a":1}}"#,
+    );
     assert_eq!(
         texts_to(&actions, &sid),
         vec![r#"44{"message":"Not authorized","data":{"a":1}}"#.to_owned()]
@@ -153,7 +156,7 @@ fn connect_error_refuses_without_creating_a_socket() {
     // A refusal for a gone session sends nothing.
     assert!(h
         .server
-        .connect_error("nope", "/", r#"{"message":"x"}"#)
+        .connect_error(h.now, "nope", "/", r#"{"message":"x"}"#)
         .is_empty());
 }
 
@@ -165,20 +168,20 @@ fn accept_refuses_duplicates_and_gone_sessions() {
 
     // Twice for the same namespace.
     let random = h.random();
-    assert!(h.server.accept(&sid, "/", &random).is_none());
+    assert!(h.server.accept(h.now, &sid, "/", &random).is_none());
     assert_eq!(h.server.sockets_count(), 1);
     assert_eq!(h.sockets_of("/"), vec![id.clone()]);
 
     // An unknown session.
     let random = h.random();
-    assert!(h.server.accept("nope", "/", &random).is_none());
+    assert!(h.server.accept(h.now, "nope", "/", &random).is_none());
 
     // A CONNECT whose session is gone before the driver answers.
     let other = h.open_ws();
     h.ws_text(&other, "40");
     h.ws_closed(&other, false);
     let random = h.random();
-    assert!(h.server.accept(&other, "/", &random).is_none());
+    assert!(h.server.accept(h.now, &other, "/", &random).is_none());
 
     // Over polling: CONNECT then close in the same POST.
     let polling = h.open_polling();
@@ -193,7 +196,7 @@ fn accept_refuses_duplicates_and_gone_sessions() {
         vec![(polling.clone(), CloseReason::TransportClose)]
     );
     let random = h.random();
-    assert!(h.server.accept(&polling, "/", &random).is_none());
+    assert!(h.server.accept(h.now, &polling, "/", &random).is_none());
 
     assert_eq!(h.server.sockets_count(), 1);
     assert_eq!(h.sockets_of("/"), vec![id]);
@@ -219,7 +222,7 @@ fn connect_over_polling_answers_the_held_get() {
         ]
     );
     let random = h.random();
-    let (id, actions) = h.server.accept(&sid, "/", &random).unwrap();
+    let (id, actions) = h.server.accept(h.now, &sid, "/", &random).unwrap();
     assert!(actions.is_empty(), "buffered until flushed: {actions:?}");
     assert!(h.server.needs_flush());
     let actions = h.flush();
@@ -418,7 +421,7 @@ fn emit_to_a_websocket() {
     let (sid, id) = h.ws_socket("/");
     let e = h
         .server
-        .emit_to_socket(&id, r#"["ev","x"]"#, &[], false, false);
+        .emit_to_socket(h.now, &id, Emit::new(r#"["ev","x"]"#));
     assert_eq!(e.ack_id, None);
     assert!(e.recipients.is_empty());
     assert_eq!(e.actions, vec![ws_text_action(&sid, r#"2["ev","x"]"#)]);
@@ -427,11 +430,13 @@ fn emit_to_a_websocket() {
     let admin = h.join(&sid, "/admin");
     let e = h
         .server
-        .emit_to_socket(&admin, r#"["ev"]"#, &[], false, false);
+        .emit_to_socket(h.now, &admin, Emit::new(r#"["ev"]"#));
     assert_eq!(texts_to(&e.actions, &sid), vec![r#"42/admin,["ev"]"#]);
 
     // Volatile over WebSocket: sent.
-    let e = h.server.emit_to_socket(&id, r#"["v"]"#, &[], false, true);
+    let e = h
+        .server
+        .emit_to_socket(h.now, &id, Emit::new(r#"["v"]"#).volatile());
     assert_eq!(texts_to(&e.actions, &sid), vec![r#"42["v"]"#]);
 }
 
@@ -442,26 +447,34 @@ fn emit_with_ack_numbers_per_namespace() {
     let (other, b) = h.ws_socket("/");
     let admin = h.join(&sid, "/admin");
 
-    let e = h.server.emit_to_socket(&a, r#"["q"]"#, &[], true, false);
+    let e = h
+        .server
+        .emit_to_socket(h.now, &a, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(0));
     assert_eq!(texts_to(&e.actions, &sid), vec![r#"420["q"]"#]);
-    let e = h.server.emit_to_socket(&a, r#"["q"]"#, &[], true, false);
+    let e = h
+        .server
+        .emit_to_socket(h.now, &a, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(1));
     assert_eq!(texts_to(&e.actions, &sid), vec![r#"421["q"]"#]);
     // The counter belongs to the namespace, not to the socket.
-    let e = h.server.emit_to_socket(&b, r#"["q"]"#, &[], true, false);
+    let e = h
+        .server
+        .emit_to_socket(h.now, &b, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(2));
     assert_eq!(texts_to(&e.actions, &other), vec![r#"422["q"]"#]);
     // Another namespace counts on its own.
     let e = h
         .server
-        .emit_to_socket(&admin, r#"["q"]"#, &[], true, false);
+        .emit_to_socket(h.now, &admin, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(0));
     assert_eq!(texts_to(&e.actions, &sid), vec![r#"42/admin,0["q"]"#]);
     // Without ack: no id, the counter does not move.
-    let e = h.server.emit_to_socket(&a, r#"["n"]"#, &[], false, false);
+    let e = h.server.emit_to_socket(h.now, &a, Emit::new(r#"["n"]"#));
     assert_eq!(e.ack_id, None);
-    let e = h.server.emit_to_socket(&a, r#"["q"]"#, &[], true, false);
+    let e = h
+        .server
+        .emit_to_socket(h.now, &a, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(3));
 
     // The client answers; the id comes back.
@@ -483,7 +496,7 @@ fn emit_binary_to_a_websocket() {
     let data = format!(r#"["file",{PLACEHOLDER_0}]"#);
     let e = h
         .server
-        .emit_to_socket(&id, &data, &[vec![1, 2, 3]], false, false);
+        .emit_to_socket(h.now, &id, Emit::new(&data).with_binaries(&[vec![1, 2, 3]]));
     assert_eq!(
         e.actions,
         vec![
@@ -494,9 +507,13 @@ fn emit_binary_to_a_websocket() {
 
     let admin = h.join(&sid, "/admin");
     let data = format!(r#"["two",{PLACEHOLDER_0},{PLACEHOLDER_1}]"#);
-    let e = h
-        .server
-        .emit_to_socket(&admin, &data, &[vec![1], vec![2, 2]], true, false);
+    let e = h.server.emit_to_socket(
+        h.now,
+        &admin,
+        Emit::new(&data)
+            .with_binaries(&[vec![1], vec![2, 2]])
+            .with_ack(),
+    );
     assert_eq!(e.ack_id, Some(0));
     assert_eq!(
         unstored(e.actions),
@@ -512,14 +529,15 @@ fn emit_binary_to_a_websocket() {
 fn emits_over_polling_wait_for_the_next_get() {
     let mut h = Harness::default_config();
     let (sid, id) = h.polling_socket("/");
-    let e = h.server.emit_to_socket(&id, r#"["a"]"#, &[], false, false);
+    let e = h.server.emit_to_socket(h.now, &id, Emit::new(r#"["a"]"#));
     assert!(e.actions.is_empty());
-    h.server
-        .emit_to_socket(&id, r#"["b",1]"#, &[], false, false);
+    h.server.emit_to_socket(h.now, &id, Emit::new(r#"["b",1]"#));
     let data = format!(r#"["c",{PLACEHOLDER_0}]"#);
-    let e = h
-        .server
-        .emit_to_socket(&id, &data, &[vec![1, 2, 3]], true, false);
+    let e = h.server.emit_to_socket(
+        h.now,
+        &id,
+        Emit::new(&data).with_binaries(&[vec![1, 2, 3]]).with_ack(),
+    );
     assert_eq!(e.ack_id, Some(0));
     assert!(unstored(e.actions).is_empty());
     assert!(!h.server.needs_flush(), "no GET is held");
@@ -543,9 +561,9 @@ fn emits_over_polling_answer_a_held_get_on_flush() {
     let (sid, id) = h.polling_socket("/");
     let (get, actions) = h.poll(&sid);
     assert!(actions.is_empty());
-    h.server.emit_to_socket(&id, r#"["a"]"#, &[], false, false);
+    h.server.emit_to_socket(h.now, &id, Emit::new(r#"["a"]"#));
     h.server
-        .emit_to_socket(&id, r#"["b"]"#, &[vec![7]], false, false);
+        .emit_to_socket(h.now, &id, Emit::new(r#"["b"]"#).with_binaries(&[vec![7]]));
     assert!(h.server.needs_flush());
     let actions = h.flush();
     assert_eq!(
@@ -558,7 +576,9 @@ fn emits_over_polling_answer_a_held_get_on_flush() {
 fn volatile_emits_skip_a_polling_session_without_a_get() {
     let mut h = Harness::default_config();
     let (sid, id) = h.polling_socket("/");
-    let e = h.server.emit_to_socket(&id, r#"["v"]"#, &[], true, true);
+    let e = h
+        .server
+        .emit_to_socket(h.now, &id, Emit::new(r#"["v"]"#).with_ack().volatile());
     assert!(e.actions.is_empty());
     assert_eq!(e.ack_id, None, "nothing was sent, no ack is expected");
     assert!(!h.server.needs_flush());
@@ -566,7 +586,9 @@ fn volatile_emits_skip_a_polling_session_without_a_get() {
     let (get, actions) = h.poll(&sid);
     assert!(actions.is_empty(), "{actions:?}");
     // With the GET held, a volatile emit goes out.
-    let e = h.server.emit_to_socket(&id, r#"["v2"]"#, &[], false, true);
+    let e = h
+        .server
+        .emit_to_socket(h.now, &id, Emit::new(r#"["v2"]"#).volatile());
     assert!(e.actions.is_empty());
     let actions = h.flush();
     assert_eq!(body_of(&actions, get), Some(r#"42["v2"]"#.to_owned()));
@@ -578,12 +600,14 @@ fn emit_to_an_unknown_socket_does_nothing() {
     let (sid, id) = h.ws_socket("/");
     let e = h
         .server
-        .emit_to_socket("nope", r#"["x"]"#, &[], true, false);
+        .emit_to_socket(h.now, "nope", Emit::new(r#"["x"]"#).with_ack());
     assert!(e.actions.is_empty() && e.ack_id.is_none());
     h.send(&sid, "1");
-    let e = h.server.emit_to_socket(&id, r#"["x"]"#, &[], true, false);
+    let e = h
+        .server
+        .emit_to_socket(h.now, &id, Emit::new(r#"["x"]"#).with_ack());
     assert!(e.actions.is_empty() && e.ack_id.is_none());
-    assert!(h.server.ack(&id, 1, "[]", &[]).is_empty());
+    assert!(h.server.ack(h.now, &id, 1, "[]", &[]).is_empty());
 }
 
 #[test]
@@ -592,16 +616,16 @@ fn server_acks() {
     let (sid, id) = h.ws_socket("/");
     let admin = h.join(&sid, "/admin");
     assert_eq!(
-        h.server.ack(&id, 7, r#"["r",1]"#, &[]),
+        h.server.ack(h.now, &id, 7, r#"["r",1]"#, &[]),
         vec![ws_text_action(&sid, r#"37["r",1]"#)]
     );
     assert_eq!(
-        texts_to(&h.server.ack(&admin, 12, "[]", &[]), &sid),
+        texts_to(&h.server.ack(h.now, &admin, 12, "[]", &[]), &sid),
         vec!["43/admin,12[]"]
     );
     let data = format!("[{PLACEHOLDER_0}]");
     assert_eq!(
-        h.server.ack(&admin, 15, &data, &[vec![1, 2, 3, 4]]),
+        h.server.ack(h.now, &admin, 15, &data, &[vec![1, 2, 3, 4]]),
         vec![
             ws_text_action(&sid, &format!("61-/admin,15{data}")),
             ws_binary_action(&sid, &[1, 2, 3, 4]),
@@ -610,7 +634,10 @@ fn server_acks() {
 
     // Over polling.
     let (psid, pid) = h.polling_socket("/");
-    assert!(h.server.ack(&pid, 2, r#"["p"]"#, &[vec![0]]).is_empty());
+    assert!(h
+        .server
+        .ack(h.now, &pid, 2, r#"["p"]"#, &[vec![0]])
+        .is_empty());
     assert_eq!(
         packets(&h.get(&psid)),
         vec![r#"461-2["p"]"#.to_owned(), b64(&[0])]
@@ -622,7 +649,7 @@ fn an_upgrade_carries_the_sockets_over() {
     let mut h = Harness::default_config();
     let (sid, id) = h.polling_socket("/");
     h.server
-        .emit_to_socket(&id, r#"["before"]"#, &[], false, false);
+        .emit_to_socket(h.now, &id, Emit::new(r#"["before"]"#));
     let now = h.now;
     let actions = h.server.begin_upgrade(now, &sid).unwrap();
     assert!(essential(&actions).is_empty(), "{actions:?}");
@@ -637,7 +664,7 @@ fn an_upgrade_carries_the_sockets_over() {
     );
     let e = h
         .server
-        .emit_to_socket(&id, r#"["after"]"#, &[], false, false);
+        .emit_to_socket(h.now, &id, Emit::new(r#"["after"]"#));
     assert_eq!(e.actions, vec![ws_text_action(&sid, r#"2["after"]"#)]);
     assert_eq!(
         h.ws_text(&sid, r#"42["up"]"#),
@@ -656,7 +683,7 @@ fn an_aborted_upgrade_keeps_the_sockets_on_polling() {
     assert!(essential(&actions).is_empty(), "{actions:?}");
     assert!(h.is_connected(&id));
     h.server
-        .emit_to_socket(&id, r#"["still"]"#, &[], false, false);
+        .emit_to_socket(h.now, &id, Emit::new(r#"["still"]"#));
     assert_eq!(h.get(&sid), r#"42["still"]"#);
 }
 
@@ -701,7 +728,7 @@ fn broadcast_to_a_namespace_encodes_once() {
     let mut c = Crowd::new();
     let e =
         c.h.server
-            .broadcast("/", &[], &[], r#"["news",1]"#, &[], false, false);
+            .broadcast(c.h.now, "/", &[], &[], Emit::new(r#"["news",1]"#));
     assert_eq!(e.ack_id, None);
     assert!(
         e.recipients.is_empty(),
@@ -721,7 +748,7 @@ fn broadcast_to_a_namespace_encodes_once() {
     // A namespace broadcast carries the namespace.
     let e =
         c.h.server
-            .broadcast("/admin", &[], &[], r#"["a"]"#, &[], false, false);
+            .broadcast(c.h.now, "/admin", &[], &[], Emit::new(r#"["a"]"#));
     assert_eq!(
         send_many(&e.actions),
         vec![(
@@ -739,7 +766,7 @@ fn broadcast_reaches_a_held_get_on_flush() {
     assert!(actions.is_empty());
     let e =
         c.h.server
-            .broadcast("/", &[], &[], r#"["x"]"#, &[], false, false);
+            .broadcast(c.h.now, "/", &[], &[], Emit::new(r#"["x"]"#));
     assert_eq!(send_many(&e.actions).len(), 1);
     assert!(c.h.server.needs_flush());
     let actions = c.h.flush();
@@ -752,12 +779,12 @@ fn broadcast_to_rooms_is_a_union_without_duplicates() {
     let (a, b, cc) = (c.id(0), c.id(1), c.id(2));
     let p = c.polling.1.clone();
     let r = |names: &[&str]| strings(names);
-    c.h.server.join(&a, &r(&["r1"]));
-    c.h.server.join(&b, &r(&["r1", "r2"]));
-    c.h.server.join(&cc, &r(&["r2"]));
+    c.h.server.join(c.h.now, &a, &r(&["r1"]));
+    c.h.server.join(c.h.now, &b, &r(&["r1", "r2"]));
+    c.h.server.join(c.h.now, &cc, &r(&["r2"]));
     // The admin socket joins a room of the same name in its namespace.
     let x = c.admin.1.clone();
-    c.h.server.join(&x, &r(&["r1"]));
+    c.h.server.join(c.h.now, &x, &r(&["r1"]));
 
     assert_eq!(
         sorted(c.h.server.sockets_in("/", &r(&["r1", "r2"]), &[])),
@@ -765,7 +792,7 @@ fn broadcast_to_rooms_is_a_union_without_duplicates() {
     );
     let e =
         c.h.server
-            .broadcast("/", &r(&["r1", "r2"]), &[], r#"["u"]"#, &[], false, false);
+            .broadcast(c.h.now, "/", &r(&["r1", "r2"]), &[], Emit::new(r#"["u"]"#));
     // b is in both rooms and is in the list once.
     assert_eq!(
         send_many(&e.actions),
@@ -774,13 +801,11 @@ fn broadcast_to_rooms_is_a_union_without_duplicates() {
 
     // Except a room.
     let e = c.h.server.broadcast(
+        c.h.now,
         "/",
         &r(&["r1", "r2"]),
         &r(&["r2"]),
-        r#"["e"]"#,
-        &[],
-        false,
-        false,
+        Emit::new(r#"["e"]"#),
     );
     assert_eq!(
         send_many(&e.actions),
@@ -789,13 +814,11 @@ fn broadcast_to_rooms_is_a_union_without_duplicates() {
 
     // Everyone but the sender: except its own room.
     let e = c.h.server.broadcast(
+        c.h.now,
         "/",
         &[],
         std::slice::from_ref(&b),
-        r#"["s"]"#,
-        &[],
-        true,
-        false,
+        Emit::new(r#"["s"]"#).with_ack(),
     );
     assert_eq!(
         send_many(&e.actions),
@@ -814,9 +837,13 @@ fn broadcast_to_rooms_is_a_union_without_duplicates() {
         vec![a.clone()]
     );
     // A room nobody is in: nothing at all.
-    let e =
-        c.h.server
-            .broadcast("/", &r(&["empty"]), &[], r#"["n"]"#, &[], true, false);
+    let e = c.h.server.broadcast(
+        c.h.now,
+        "/",
+        &r(&["empty"]),
+        &[],
+        Emit::new(r#"["n"]"#).with_ack(),
+    );
     assert!(e.actions.is_empty());
     assert!(e.recipients.is_empty());
     assert_eq!(e.ack_id, Some(1));
@@ -834,7 +861,7 @@ fn broadcast_with_ack_shares_one_id_and_lists_recipients() {
     let mut c = Crowd::new();
     let e =
         c.h.server
-            .broadcast("/", &[], &[], r#"["q"]"#, &[], true, false);
+            .broadcast(c.h.now, "/", &[], &[], Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(0));
     let mut expected: Vec<String> = (0..3).map(|i| c.id(i)).collect();
     expected.push(c.polling.1.clone());
@@ -848,15 +875,21 @@ fn broadcast_with_ack_shares_one_id_and_lists_recipients() {
 
     // Single emits and broadcasts share the namespace counter.
     let a = c.id(0);
-    let e = c.h.server.emit_to_socket(&a, r#"["q"]"#, &[], true, false);
+    let e =
+        c.h.server
+            .emit_to_socket(c.h.now, &a, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(1));
     let e =
         c.h.server
-            .broadcast("/", &[], &[], r#"["q"]"#, &[], true, false);
+            .broadcast(c.h.now, "/", &[], &[], Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(2));
-    let e =
-        c.h.server
-            .broadcast("/admin", &[], &[], r#"["q"]"#, &[], true, false);
+    let e = c.h.server.broadcast(
+        c.h.now,
+        "/admin",
+        &[],
+        &[],
+        Emit::new(r#"["q"]"#).with_ack(),
+    );
     assert_eq!(e.ack_id, Some(0));
     assert_eq!(e.recipients, vec![c.admin.1.clone()]);
 
@@ -877,9 +910,13 @@ fn broadcast_with_ack_shares_one_id_and_lists_recipients() {
 fn binary_broadcast() {
     let mut c = Crowd::new();
     let data = format!(r#"["b",{PLACEHOLDER_0}]"#);
-    let e =
-        c.h.server
-            .broadcast("/", &[], &[], &data, &[vec![9, 8]], false, false);
+    let e = c.h.server.broadcast(
+        c.h.now,
+        "/",
+        &[],
+        &[],
+        Emit::new(&data).with_binaries(&[vec![9, 8]]),
+    );
     assert_eq!(
         send_many(&e.actions),
         vec![
@@ -897,9 +934,13 @@ fn binary_broadcast() {
 #[test]
 fn volatile_broadcast_skips_polling_sessions_without_a_get() {
     let mut c = Crowd::new();
-    let e =
-        c.h.server
-            .broadcast("/", &[], &[], r#"["v"]"#, &[], true, true);
+    let e = c.h.server.broadcast(
+        c.h.now,
+        "/",
+        &[],
+        &[],
+        Emit::new(r#"["v"]"#).with_ack().volatile(),
+    );
     assert_eq!(
         send_many(&e.actions),
         vec![(c.ws_sids(&[0, 1, 2]), Frame::Text(r#"420["v"]"#.into()))]
@@ -910,9 +951,13 @@ fn volatile_broadcast_skips_polling_sessions_without_a_get() {
     let (_, actions) = c.h.poll(&psid);
     assert!(actions.is_empty(), "nothing was buffered: {actions:?}");
     // Now that a GET is held, the polling socket gets it too.
-    let e =
-        c.h.server
-            .broadcast("/", &[], &[], r#"["w"]"#, &[], true, true);
+    let e = c.h.server.broadcast(
+        c.h.now,
+        "/",
+        &[],
+        &[],
+        Emit::new(r#"["w"]"#).with_ack().volatile(),
+    );
     assert_eq!(e.recipients.len(), 4);
 }
 
@@ -921,7 +966,7 @@ fn broadcast_to_an_unknown_namespace_does_nothing() {
     let mut c = Crowd::new();
     let e =
         c.h.server
-            .broadcast("/nope", &[], &[], r#"["x"]"#, &[], false, false);
+            .broadcast(c.h.now, "/nope", &[], &[], Emit::new(r#"["x"]"#));
     assert!(e.actions.is_empty());
     assert!(e.recipients.is_empty());
     assert!(!c.h.server.needs_flush());
@@ -934,7 +979,7 @@ fn broadcast_skips_sockets_that_left() {
     c.h.send(&sid, "1");
     let e =
         c.h.server
-            .broadcast("/", &[], &[], r#"["x"]"#, &[], true, false);
+            .broadcast(c.h.now, "/", &[], &[], Emit::new(r#"["x"]"#).with_ack());
     assert_eq!(
         send_many(&e.actions),
         vec![(c.ws_sids(&[0, 2]), Frame::Text(r#"420["x"]"#.into()))]
@@ -962,10 +1007,10 @@ fn join_and_leave_rooms() {
     let (_, a) = h.ws_socket("/");
     let (_, b) = h.ws_socket("/");
     let (_, x) = h.ws_socket("/admin");
-    h.server.join(&a, &strings(&["r1", "r2"]));
-    h.server.join(&b, &strings(&["r1"]));
-    h.server.join(&a, &strings(&["r1", "r1"]));
-    h.server.join(&x, &strings(&["r1"]));
+    h.server.join(h.now, &a, &strings(&["r1", "r2"]));
+    h.server.join(h.now, &b, &strings(&["r1"]));
+    h.server.join(h.now, &a, &strings(&["r1", "r1"]));
+    h.server.join(h.now, &x, &strings(&["r1"]));
 
     assert_eq!(
         sorted(h.server.rooms_of(&a)),
@@ -1001,20 +1046,20 @@ fn join_and_leave_rooms() {
     );
 
     // The last member leaving deletes the room.
-    h.server.leave(&a, "r2");
+    h.server.leave(h.now, &a, "r2");
     assert!(rooms(&h, "/").iter().all(|(r, _)| r != "r2"));
     assert!(h.server.sockets_in("/", &strings(&["r2"]), &[]).is_empty());
-    h.server.leave(&a, "r1");
+    h.server.leave(h.now, &a, "r1");
     assert_eq!(
         h.server.sockets_in("/", &strings(&["r1"]), &[]),
         vec![b.clone()]
     );
     assert_eq!(h.server.rooms_of(&a), vec![a.clone()]);
     // Leaving a room one is not in, twice, or as an unknown socket: nothing.
-    h.server.leave(&a, "r1");
-    h.server.leave(&a, "never");
-    h.server.leave("nope", "r1");
-    h.server.join("nope", &strings(&["ghost"]));
+    h.server.leave(h.now, &a, "r1");
+    h.server.leave(h.now, &a, "never");
+    h.server.leave(h.now, "nope", "r1");
+    h.server.join(h.now, "nope", &strings(&["ghost"]));
     assert_eq!(
         rooms(&h, "/"),
         sorted(vec![
@@ -1044,8 +1089,8 @@ fn every_way_out_leaves_every_room() {
     let (s5, a5) = h.ws_socket("/");
     let (_, a6) = h.ws_socket("/");
     for id in [&a1, &a2, &a3, &a4, &a5, &a6] {
-        h.server.join(id, &many(5));
-        h.server.join(id, &common);
+        h.server.join(h.now, id, &many(5));
+        h.server.join(h.now, id, &common);
     }
     assert_eq!(rooms(&h, "/").len(), 6 + 5 + 1);
 
@@ -1077,7 +1122,7 @@ fn client_disconnect_leaves_the_namespace_only() {
     let sid = h.open_ws();
     let main = h.join(&sid, "/");
     let admin = h.join(&sid, "/admin");
-    h.server.join(&main, &strings(&["room"]));
+    h.server.join(h.now, &main, &strings(&["room"]));
 
     assert_eq!(
         h.send(&sid, "1"),
@@ -1092,7 +1137,7 @@ fn client_disconnect_leaves_the_namespace_only() {
     assert!(h.server.engine().has_session(&sid));
     assert!(h
         .server
-        .emit_to_socket(&main, r#"["x"]"#, &[], false, false)
+        .emit_to_socket(h.now, &main, Emit::new(r#"["x"]"#))
         .actions
         .is_empty());
 
@@ -1231,9 +1276,9 @@ fn check_engine_close(
 ) {
     let main = h.join(sid, "/");
     let admin = h.join(sid, "/admin");
-    h.server.join(&main, &strings(&["room"]));
+    h.server.join(h.now, &main, &strings(&["room"]));
     let (other, o) = h.ws_socket("/");
-    h.server.join(&o, &strings(&["room"]));
+    h.server.join(h.now, &o, &strings(&["room"]));
 
     let actions = close(&mut h);
     let r = DisconnectReason::Engine(reason);
@@ -1257,7 +1302,7 @@ fn check_engine_close(
         vec![o.clone()]
     );
     // The other connection keeps working both ways.
-    let e = h.server.emit_to_socket(&o, r#"["x"]"#, &[], false, false);
+    let e = h.server.emit_to_socket(h.now, &o, Emit::new(r#"["x"]"#));
     assert_eq!(texts_to(&e.actions, &other), vec![r#"42["x"]"#]);
     assert_eq!(
         h.send(&other, r#"2["y"]"#),
@@ -1473,7 +1518,7 @@ fn check_violation(frames: &[In], polling: bool) -> Vec<Action> {
     );
     let e = h
         .server
-        .emit_to_socket(&hid, r#"["back"]"#, &[], false, false);
+        .emit_to_socket(h.now, &hid, Emit::new(r#"["back"]"#));
     assert_eq!(texts_to(&e.actions, &healthy), vec![r#"42["back"]"#]);
     actions
 }
@@ -1641,7 +1686,7 @@ fn a_violation_answers_the_held_get_with_a_close() {
     let (get, actions) = h.poll(&sid);
     assert!(actions.is_empty());
     h.server
-        .emit_to_socket(&id, r#"["pending"]"#, &[], false, false);
+        .emit_to_socket(h.now, &id, Emit::new(r#"["pending"]"#));
     let (post, actions) = h.post_raw(&sid, b"42{}");
     assert_eq!(body_of(&actions, get), Some("42[\"pending\"]".to_owned()));
     assert_eq!(
@@ -1696,7 +1741,7 @@ fn connections_that_join_nothing_are_closed_after_the_connect_timeout() {
     let refused = h.open_ws();
     h.ws_text(&refused, "40/admin,");
     h.server
-        .connect_error(&refused, "/admin", r#"{"message":"no"}"#);
+        .connect_error(h.now, &refused, "/admin", r#"{"message":"no"}"#);
     // Joined, then left: Socket.IO does not time it out again.
     let (left, left_id) = h.ws_socket("/");
     h.send(&left, "1");
@@ -1856,7 +1901,7 @@ fn a_restored_session_can_connect_again() {
         h.ws_text(&sid, r#"42/admin,1["hi"]"#),
         vec![event_action(&admin, r#"["hi"]"#, Some(1), &[])]
     );
-    let e = h.server.emit_to_socket(&id, r#"["x"]"#, &[], false, false);
+    let e = h.server.emit_to_socket(h.now, &id, Emit::new(r#"["x"]"#));
     assert_eq!(texts_to(&e.actions, &sid), vec![r#"42["x"]"#]);
     // Its sockets leave with the engine's reason when it closes.
     let actions = h.ws_closed(&sid, false);
@@ -1887,7 +1932,7 @@ fn an_overdue_snapshot_is_closed_at_once() {
         vec![(sid.clone(), CloseReason::PingTimeout)]
     );
     let random = h.random();
-    assert!(h.server.accept(&sid, "/", &random).is_none());
+    assert!(h.server.accept(h.now, &sid, "/", &random).is_none());
     assert!(h
         .ws_text(&sid, "40")
         .iter()
@@ -2067,7 +2112,7 @@ fn odd_input_never_panics_and_a_healthy_connection_keeps_working() {
         for a in &actions {
             if let Action::Connect { sid, nsp, .. } = a {
                 let random = h.random();
-                if let Some((id, accepted)) = h.server.accept(sid, nsp, &random) {
+                if let Some((id, accepted)) = h.server.accept(h.now, sid, nsp, &random) {
                     checked(&accepted);
                     ledger.add(&id, sid);
                     accepts += 1;
@@ -2086,7 +2131,9 @@ fn odd_input_never_panics_and_a_healthy_connection_keeps_working() {
                 h.ws_text(&healthy, &format!("42{data}")),
                 vec![event_action(&hid, &data, None, &[])]
             );
-            let e = h.server.emit_to_socket(&hid, &data, &[], true, false);
+            let e = h
+                .server
+                .emit_to_socket(h.now, &hid, Emit::new(&data).with_ack());
             assert_eq!(
                 texts_to(&e.actions, &healthy),
                 vec![format!("42{}{data}", e.ack_id.unwrap())]
@@ -2112,6 +2159,6 @@ fn odd_input_never_panics_and_a_healthy_connection_keeps_working() {
     assert!(listed.iter().all(|id| live.contains(id)));
     let e = h
         .server
-        .broadcast("/", &[], &[], r#"["bye"]"#, &[], false, false);
+        .broadcast(h.now, "/", &[], &[], Emit::new(r#"["bye"]"#));
     assert!(frames_to(&e.actions, &healthy).len() == 1);
 }

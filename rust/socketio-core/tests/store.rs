@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use engineio_core::{Action as EngineAction, Snapshot};
 use socketio_core::{
-    Action, DisconnectReason, RoomChanges, SocketServer, StoreOp, StoredSocket, ACK_BLOCK,
+    Action, DisconnectReason, Emit, RoomChanges, SocketServer, StoreOp, StoredSocket, ACK_BLOCK,
 };
 
 fn stores(actions: &[Action]) -> Vec<StoreOp> {
@@ -21,8 +21,8 @@ fn stores(actions: &[Action]) -> Vec<StoreOp> {
 }
 
 /// What `take_room_changes` returns, in a stable order (by socket, rooms sorted).
-fn taken(server: &mut SocketServer) -> Vec<RoomChanges> {
-    let mut changes = server.take_room_changes();
+fn taken(server: &mut SocketServer, now: u64) -> Vec<RoomChanges> {
+    let mut changes = server.take_room_changes(now);
     for c in &mut changes {
         c.joined.sort();
         c.left.sort();
@@ -46,7 +46,7 @@ fn a_websocket_socket_is_stored_with_its_rooms_and_removed_on_disconnect() {
     let sid = h.open_ws();
     h.ws_text(&sid, "40");
     let random = h.random();
-    let (id, actions) = h.server.accept(&sid, "/", &random).unwrap();
+    let (id, actions) = h.server.accept(h.now, &sid, "/", &random).unwrap();
     assert_eq!(
         stores(&actions),
         vec![StoreOp::SocketAdded {
@@ -57,20 +57,23 @@ fn a_websocket_socket_is_stored_with_its_rooms_and_removed_on_disconnect() {
     );
     // Room changes are announced, then taken together; joining its own room
     // again or a room twice adds nothing.
-    let joined = h.server.join(&id, &strings(&["a", "b", "a"]));
+    let joined = h.server.join(h.now, &id, &strings(&["a", "b", "a"]));
     assert_eq!(stores(&joined), vec![StoreOp::RoomsChanged]);
-    assert!(stores(&h.server.join(&id, &strings(&["a", &id]))).is_empty());
-    assert_eq!(taken(&mut h.server), vec![change(&id, &["a", "b"], &[])]);
-    assert_eq!(taken(&mut h.server), vec![]);
+    assert!(stores(&h.server.join(h.now, &id, &strings(&["a", &id]))).is_empty());
     assert_eq!(
-        stores(&h.server.leave(&id, "a")),
+        taken(&mut h.server, h.now),
+        vec![change(&id, &["a", "b"], &[])]
+    );
+    assert_eq!(taken(&mut h.server, h.now), vec![]);
+    assert_eq!(
+        stores(&h.server.leave(h.now, &id, "a")),
         vec![StoreOp::RoomsChanged]
     );
-    assert!(stores(&h.server.leave(&id, "a")).is_empty());
-    assert_eq!(taken(&mut h.server), vec![change(&id, &[], &["a"])]);
+    assert!(stores(&h.server.leave(h.now, &id, "a")).is_empty());
+    assert_eq!(taken(&mut h.server, h.now), vec![change(&id, &[], &["a"])]);
     // Leaving its own room is not stored (own rooms are implied).
-    assert!(stores(&h.server.leave(&id, &id)).is_empty());
-    assert_eq!(taken(&mut h.server), vec![]);
+    assert!(stores(&h.server.leave(h.now, &id, &id)).is_empty());
+    assert_eq!(taken(&mut h.server, h.now), vec![]);
 
     // Client disconnect: the Disconnect comes first, then the removal.
     let actions = h.server.ws_text(h.now, &sid, "41");
@@ -86,25 +89,25 @@ fn room_changes_are_announced_once_per_batch_and_a_join_and_leave_in_between_can
     let mut h = Harness::default_config();
     let (_, id) = h.ws_socket("/");
     let (_, other) = h.ws_socket("/");
-    h.server.join(&id, &strings(&["kept", "stored"]));
-    h.server.take_room_changes();
+    h.server.join(h.now, &id, &strings(&["kept", "stored"]));
+    h.server.take_room_changes(h.now);
 
     // Thousands of calls, one announcement.
     let mut announced = 0;
     for i in 0..2_000 {
         let room = format!("r{i}");
-        announced += stores(&h.server.join(&id, std::slice::from_ref(&room))).len();
+        announced += stores(&h.server.join(h.now, &id, std::slice::from_ref(&room))).len();
         if i % 2 == 0 {
             // Left in the same batch: never reaches storage.
-            announced += stores(&h.server.leave(&id, &room)).len();
+            announced += stores(&h.server.leave(h.now, &id, &room)).len();
         }
     }
     // A stored room left and joined again: storage already holds it.
-    announced += stores(&h.server.leave(&id, "stored")).len();
-    announced += stores(&h.server.join(&id, &strings(&["stored"]))).len();
+    announced += stores(&h.server.leave(h.now, &id, "stored")).len();
+    announced += stores(&h.server.join(h.now, &id, &strings(&["stored"]))).len();
     // Another socket's changes travel in the same batch.
-    announced += stores(&h.server.join(&other, &strings(&["x"]))).len();
-    announced += stores(&h.server.leave(&id, "kept")).len();
+    announced += stores(&h.server.join(h.now, &other, &strings(&["x"]))).len();
+    announced += stores(&h.server.leave(h.now, &id, "kept")).len();
     assert_eq!(announced, 1);
 
     let odd: Vec<String> = (0..2_000)
@@ -115,14 +118,17 @@ fn room_changes_are_announced_once_per_batch_and_a_join_and_leave_in_between_can
     let mut expected = vec![change(&id, &odd, &["kept"]), change(&other, &["x"], &[])];
     expected.iter_mut().for_each(|c| c.joined.sort());
     expected.sort_by(|a, b| a.id.cmp(&b.id));
-    assert_eq!(taken(&mut h.server), expected);
+    assert_eq!(taken(&mut h.server, h.now), expected);
 
     // The next change starts a new batch.
     assert_eq!(
-        stores(&h.server.join(&id, &strings(&["again"]))),
+        stores(&h.server.join(h.now, &id, &strings(&["again"]))),
         vec![StoreOp::RoomsChanged]
     );
-    assert_eq!(taken(&mut h.server), vec![change(&id, &["again"], &[])]);
+    assert_eq!(
+        taken(&mut h.server, h.now),
+        vec![change(&id, &["again"], &[])]
+    );
 }
 
 #[test]
@@ -130,24 +136,27 @@ fn the_room_changes_of_a_socket_that_leaves_are_dropped_with_it() {
     let mut h = Harness::default_config();
     let (sid, id) = h.ws_socket("/");
     let (_, other) = h.ws_socket("/");
-    h.server.join(&id, &strings(&["a", "b"]));
-    h.server.join(&other, &strings(&["a"]));
+    h.server.join(h.now, &id, &strings(&["a", "b"]));
+    h.server.join(h.now, &other, &strings(&["a"]));
     let actions = h.server.ws_text(h.now, &sid, "41");
     assert!(stores(&actions).contains(&StoreOp::SocketRemoved { id: id.clone() }));
-    assert_eq!(taken(&mut h.server), vec![change(&other, &["a"], &[])]);
+    assert_eq!(
+        taken(&mut h.server, h.now),
+        vec![change(&other, &["a"], &[])]
+    );
 }
 
 #[test]
 fn messages_write_nothing() {
     let mut h = Harness::default_config();
     let (sid, id) = h.ws_socket("/");
-    h.server.join(&id, &strings(&["r"]));
+    h.server.join(h.now, &id, &strings(&["r"]));
     for i in 0..50 {
         let actions = h.server.ws_text(h.now, &sid, &format!("42[\"ev\",{i}]"));
         assert!(stores(&actions).is_empty(), "{actions:?}");
         let e = h
             .server
-            .broadcast("/", &strings(&["r"]), &[], r#"["x"]"#, &[], false, false);
+            .broadcast(h.now, "/", &strings(&["r"]), &[], Emit::new(r#"["x"]"#));
         assert!(stores(&e.actions).is_empty());
     }
 }
@@ -158,9 +167,9 @@ fn a_polling_connection_is_stored_when_it_upgrades() {
     let sid = h.open_polling();
     h.send(&sid, "0");
     let random = h.random();
-    let (id, actions) = h.server.accept(&sid, "/", &random).unwrap();
+    let (id, actions) = h.server.accept(h.now, &sid, "/", &random).unwrap();
     assert!(stores(&actions).is_empty());
-    assert!(stores(&h.server.join(&id, &strings(&["r"]))).is_empty());
+    assert!(stores(&h.server.join(h.now, &id, &strings(&["r"]))).is_empty());
 
     h.server.begin_upgrade(h.now, &sid).unwrap();
     h.server.ws_text(h.now, &sid, "2probe");
@@ -176,20 +185,22 @@ fn a_polling_connection_is_stored_when_it_upgrades() {
             StoreOp::RoomsChanged,
         ]
     );
-    assert_eq!(taken(&mut h.server), vec![change(&id, &["r"], &[])]);
+    assert_eq!(taken(&mut h.server, h.now), vec![change(&id, &["r"], &[])]);
     // From now on its changes are stored too.
     assert_eq!(
-        stores(&h.server.join(&id, &strings(&["s"]))),
+        stores(&h.server.join(h.now, &id, &strings(&["s"]))),
         vec![StoreOp::RoomsChanged]
     );
-    assert_eq!(taken(&mut h.server), vec![change(&id, &["s"], &[])]);
+    assert_eq!(taken(&mut h.server, h.now), vec![change(&id, &["s"], &[])]);
 }
 
 #[test]
 fn ack_ids_are_reserved_in_blocks_and_never_reused_after_a_restart() {
     let mut h = Harness::default_config();
     let (_, id) = h.ws_socket("/");
-    let first = h.server.emit_to_socket(&id, r#"["q"]"#, &[], true, false);
+    let first = h
+        .server
+        .emit_to_socket(h.now, &id, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(first.ack_id, Some(0));
     assert_eq!(
         stores(&first.actions),
@@ -199,11 +210,15 @@ fn ack_ids_are_reserved_in_blocks_and_never_reused_after_a_restart() {
         }]
     );
     for expected in 1..ACK_BLOCK {
-        let e = h.server.emit_to_socket(&id, r#"["q"]"#, &[], true, false);
+        let e = h
+            .server
+            .emit_to_socket(h.now, &id, Emit::new(r#"["q"]"#).with_ack());
         assert_eq!(e.ack_id, Some(expected));
         assert!(stores(&e.actions).is_empty());
     }
-    let e = h.server.emit_to_socket(&id, r#"["q"]"#, &[], true, false);
+    let e = h
+        .server
+        .emit_to_socket(h.now, &id, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(ACK_BLOCK));
     assert_eq!(
         stores(&e.actions),
@@ -215,11 +230,11 @@ fn ack_ids_are_reserved_in_blocks_and_never_reused_after_a_restart() {
 
     // A fresh server resumes at the reservation.
     let mut fresh = Harness::default_config().seeded(7);
-    fresh.server.restore_ack_ids("/", 2 * ACK_BLOCK);
+    fresh.server.restore_ack_ids(fresh.now, "/", 2 * ACK_BLOCK);
     let (_, id) = fresh.ws_socket("/");
     let e = fresh
         .server
-        .emit_to_socket(&id, r#"["q"]"#, &[], true, false);
+        .emit_to_socket(fresh.now, &id, Emit::new(r#"["q"]"#).with_ack());
     assert_eq!(e.ack_id, Some(2 * ACK_BLOCK));
 }
 
@@ -233,9 +248,9 @@ fn fresh_server() -> SocketServer {
 fn a_fresh_server_revives_a_connection_from_its_snapshot_and_rows() {
     let mut h = Harness::default_config();
     let (sid, id) = h.ws_socket("/");
-    h.server.join(&id, &strings(&["room"]));
+    h.server.join(h.now, &id, &strings(&["room"]));
     let (other_sid, other) = h.ws_socket("/");
-    h.server.join(&other, &strings(&["room"]));
+    h.server.join(h.now, &other, &strings(&["room"]));
 
     let mut fresh = fresh_server();
     let now = h.now + 5_000;
@@ -272,33 +287,36 @@ fn a_fresh_server_revives_a_connection_from_its_snapshot_and_rows() {
         },
         vec![],
     );
-    fresh.restore_sockets(vec![
-        StoredSocket {
-            id: id.clone(),
-            sid: sid.clone(),
-            nsp: "/".into(),
-            rooms: strings(&["room"]),
-        },
-        StoredSocket {
-            id: other.clone(),
-            sid: other_sid.clone(),
-            nsp: "/".into(),
-            rooms: strings(&["room"]),
-        },
-        // A row whose session is gone is skipped.
-        StoredSocket {
-            id: "ghost".into(),
-            sid: "gone".into(),
-            nsp: "/".into(),
-            rooms: strings(&["room"]),
-        },
-    ]);
+    fresh.restore_sockets(
+        now,
+        vec![
+            StoredSocket {
+                id: id.clone(),
+                sid: sid.clone(),
+                nsp: "/".into(),
+                rooms: strings(&["room"]),
+            },
+            StoredSocket {
+                id: other.clone(),
+                sid: other_sid.clone(),
+                nsp: "/".into(),
+                rooms: strings(&["room"]),
+            },
+            // A row whose session is gone is skipped.
+            StoredSocket {
+                id: "ghost".into(),
+                sid: "gone".into(),
+                nsp: "/".into(),
+                rooms: strings(&["room"]),
+            },
+        ],
+    );
     assert_eq!(
         sorted(fresh.sockets_in("/", &strings(&["room"]), &[])),
         sorted(vec![id.clone(), other.clone()])
     );
     // A broadcast reaches both connections with one frame.
-    let e = fresh.broadcast("/", &strings(&["room"]), &[], r#"["x"]"#, &[], false, false);
+    let e = fresh.broadcast(now, "/", &strings(&["room"]), &[], Emit::new(r#"["x"]"#));
     let many = send_many(&e.actions);
     assert_eq!(many.len(), 1);
     assert_eq!(sorted(many[0].0.clone()), sorted(vec![sid, other_sid]));
@@ -361,8 +379,8 @@ fn restored_sockets_are_stored_connections() {
         }],
     );
     assert_eq!(
-        stores(&fresh.join(&id, &strings(&["late"]))),
+        stores(&fresh.join(h.now, &id, &strings(&["late"]))),
         vec![StoreOp::RoomsChanged]
     );
-    assert_eq!(taken(&mut fresh), vec![change(&id, &["late"], &[])]);
+    assert_eq!(taken(&mut fresh, h.now), vec![change(&id, &["late"], &[])]);
 }

@@ -2,11 +2,16 @@
 //!
 //! The WebAssembly face of the core, called by the Durable Object shim
 //! (`ts/shim/`). Two classes: [`EngineCore`] (a bare Engine.IO server) and
-//! [`SocketCore`] (Socket.IO with its engine). Each method takes the current
-//! time and what arrived, runs the sans-IO core, and returns the resulting
-//! actions as an array of plain JavaScript objects (`{ type: "respond" |
-//! "wsSend" | "event" | ..., ... }`, see `ts/shim/core-types.ts`). Binary data
-//! crosses as `Uint8Array`. Times are milliseconds since the epoch.
+//! [`SocketCore`] (Socket.IO with its engine). Each method takes what arrived,
+//! runs the sans-IO core, and returns the resulting actions as an array of
+//! plain JavaScript objects (`{ type: "respond" | "wsSend" | "event" | ...,
+//! ... }`, see `ts/shim/core-types.ts`). Binary data crosses as `Uint8Array`.
+//! Times are milliseconds since the epoch.
+//!
+//! The methods for runtime events (requests, frames, the alarm) take the
+//! current time; the others (sends, emits, rooms, closes) are called while
+//! such an event is handled and pass the core the time it came with, the
+//! last one received: the clock stays with the driver.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

@@ -3,7 +3,7 @@
 use engineio_core::{Data, Engine};
 use serde::Serialize;
 use serde_bytes::Bytes;
-use socketio_core::{Action, Emitted, RoomChanges, SocketServer, StoreOp, StoredSocket};
+use socketio_core::{Action, Emit, Emitted, RoomChanges, SocketServer, StoreOp, StoredSocket};
 use wasm_bindgen::prelude::*;
 
 use crate::actions::{convert, to_js_with, value};
@@ -189,6 +189,21 @@ fn string_array(items: &[String]) -> JsValue {
     to_js_with(items, |s| JsValue::from_str(s))
 }
 
+/// The [`Emit`] of the flags `emitToSocket` and `broadcast` take.
+fn emit<'a>(
+    data_json: &'a str,
+    binaries: &'a [Vec<u8>],
+    with_ack: bool,
+    volatile: bool,
+) -> Emit<'a> {
+    Emit {
+        data_json,
+        binaries,
+        with_ack,
+        volatile,
+    }
+}
+
 /// `{ ackId?, recipients?, actions }`.
 fn emitted(e: Emitted) -> JsValue {
     let obj = js_sys::Object::new();
@@ -208,6 +223,8 @@ fn ack_id(id: f64) -> Option<u64> {
 #[wasm_bindgen]
 pub struct SocketCore {
     server: SocketServer,
+    /// The last time the driver passed, for the calls it passes none to.
+    now: u64,
 }
 
 #[wasm_bindgen]
@@ -218,6 +235,7 @@ impl SocketCore {
         let (engine, socket) = parse_options(options)?;
         Ok(SocketCore {
             server: SocketServer::new(Engine::new(engine), socket),
+            now: 0,
         })
     }
 
@@ -248,9 +266,10 @@ impl SocketCore {
         req: Option<u32>,
         random: &[u8],
     ) -> Result<JsValue, JsError> {
+        let now = self.at(now);
         let bytes = random_bytes(random)?;
         Ok(to_js(&self.server.open(
-            now_ms(now),
+            now,
             parse_transport(transport),
             req,
             &bytes,
@@ -261,15 +280,17 @@ impl SocketCore {
     /// it carries as read from storage (`[{ id, sid, nsp, rooms }]`, may be
     /// empty to load them later with `restoreSockets`).
     pub fn restore(&mut self, now: f64, snapshot: JsValue, rows: JsValue) -> JsValue {
+        let now = self.at(now);
         match parse_snapshot(snapshot) {
-            Some(snap) => to_js(&self.server.restore(now_ms(now), snap, stored_rows(rows))),
+            Some(snap) => to_js(&self.server.restore(now, snap, stored_rows(rows))),
             None => to_js(&[]),
         }
     }
 
     /// A long-polling GET.
     pub fn poll(&mut self, now: f64, sid: &str, req: u32) -> JsValue {
-        to_js(&self.server.poll(now_ms(now), sid, req))
+        let now = self.at(now);
+        to_js(&self.server.poll(now, sid, req))
     }
 
     /// A long-polling POST with its `Content-Type` header and body.
@@ -281,17 +302,19 @@ impl SocketCore {
         content_type: Option<String>,
         body: &[u8],
     ) -> JsValue {
+        let now = self.at(now);
         to_js(
             &self
                 .server
-                .post(now_ms(now), sid, req, content_type.as_deref(), body),
+                .post(now, sid, req, content_type.as_deref(), body),
         )
     }
 
     /// Starts an upgrade of `sid` to WebSocket: actions, or `{ error }`.
     #[wasm_bindgen(js_name = beginUpgrade)]
     pub fn begin_upgrade(&mut self, now: f64, sid: &str) -> JsValue {
-        match self.server.begin_upgrade(now_ms(now), sid) {
+        let now = self.at(now);
+        match self.server.begin_upgrade(now, sid) {
             Ok(actions) => to_js(&actions),
             Err(e) => error_object(e),
         }
@@ -300,36 +323,39 @@ impl SocketCore {
     /// A text frame on the WebSocket of `sid`.
     #[wasm_bindgen(js_name = wsText)]
     pub fn ws_text(&mut self, now: f64, sid: &str, text: &str) -> JsValue {
-        to_js(&self.server.ws_text(now_ms(now), sid, text))
+        let now = self.at(now);
+        to_js(&self.server.ws_text(now, sid, text))
     }
 
     /// A binary frame on the WebSocket of `sid`.
     #[wasm_bindgen(js_name = wsBinary)]
     pub fn ws_binary(&mut self, now: f64, sid: &str, bytes: &[u8]) -> JsValue {
-        to_js(&self.server.ws_binary(now_ms(now), sid, bytes))
+        let now = self.at(now);
+        to_js(&self.server.ws_binary(now, sid, bytes))
     }
 
     /// The WebSocket of `sid` closed.
     #[wasm_bindgen(js_name = wsClosed)]
     pub fn ws_closed(&mut self, now: f64, sid: &str, error: bool) -> JsValue {
-        to_js(&self.server.ws_closed(now_ms(now), sid, error))
+        let now = self.at(now);
+        to_js(&self.server.ws_closed(now, sid, error))
     }
 
     /// Sends a raw Engine.IO text message.
     #[wasm_bindgen(js_name = sendText)]
     pub fn send_text(&mut self, sid: &str, text: String) -> JsValue {
-        to_js(&self.server.send_raw(sid, Data::Text(text)))
+        to_js(&self.server.send_raw(self.now, sid, Data::Text(text)))
     }
 
     /// Sends a raw Engine.IO binary message.
     #[wasm_bindgen(js_name = sendBinary)]
     pub fn send_binary(&mut self, sid: &str, bytes: Vec<u8>) -> JsValue {
-        to_js(&self.server.send_raw(sid, Data::Binary(bytes)))
+        to_js(&self.server.send_raw(self.now, sid, Data::Binary(bytes)))
     }
 
     /// Answers held polling GETs that have data waiting.
     pub fn flush(&mut self) -> JsValue {
-        to_js(&self.server.flush())
+        to_js(&self.server.flush(self.now))
     }
 
     /// Whether `flush` has work to do.
@@ -340,18 +366,19 @@ impl SocketCore {
 
     /// Closes engine session `sid` ("forced close").
     pub fn close(&mut self, sid: &str) -> JsValue {
-        to_js(&self.server.close(0, sid))
+        to_js(&self.server.close(self.now, sid))
     }
 
     /// The alarm fired.
     pub fn tick(&mut self, now: f64) -> JsValue {
-        to_js(&self.server.tick(now_ms(now)))
+        let now = self.at(now);
+        to_js(&self.server.tick(now))
     }
 
     /// Tells the core which alarm is set.
     #[wasm_bindgen(js_name = setKnownAlarm)]
     pub fn set_known_alarm(&mut self, at: Option<f64>) {
-        self.server.set_known_alarm(at.map(now_ms));
+        self.server.set_known_alarm(self.now, at.map(now_ms));
     }
 
     /// Number of engine sessions.
@@ -370,7 +397,7 @@ impl SocketCore {
     pub fn accept(&mut self, sid: &str, nsp: &str, random: &[u8]) -> Result<JsValue, JsError> {
         let bytes = random_bytes(random)?;
         let obj = js_sys::Object::new();
-        match self.server.accept(sid, nsp, &bytes) {
+        match self.server.accept(self.now, sid, nsp, &bytes) {
             Some((id, actions)) => {
                 set(&obj, "id", JsValue::from_str(&id));
                 set(&obj, "actions", to_js(&actions));
@@ -383,7 +410,7 @@ impl SocketCore {
     /// Refuses a CONNECT with CONNECT_ERROR.
     #[wasm_bindgen(js_name = connectError)]
     pub fn connect_error(&mut self, sid: &str, nsp: &str, data_json: &str) -> JsValue {
-        to_js(&self.server.connect_error(sid, nsp, data_json))
+        to_js(&self.server.connect_error(self.now, sid, nsp, data_json))
     }
 
     /// Sends an event to one socket: `{ ackId?, actions }`.
@@ -397,13 +424,15 @@ impl SocketCore {
         volatile: bool,
     ) -> JsValue {
         let bins = binaries_of(binaries);
-        emitted(
-            self.server
-                .emit_to_socket(socket_id, data_json, &bins, with_ack, volatile),
-        )
+        emitted(self.server.emit_to_socket(
+            self.now,
+            socket_id,
+            emit(data_json, &bins, with_ack, volatile),
+        ))
     }
 
     /// Broadcasts an event: `{ ackId?, recipients?, actions }`.
+    // One argument per JavaScript parameter: the shim calls it positionally.
     #[allow(clippy::too_many_arguments)]
     pub fn broadcast(
         &mut self,
@@ -417,13 +446,11 @@ impl SocketCore {
     ) -> JsValue {
         let bins = binaries_of(binaries);
         emitted(self.server.broadcast(
+            self.now,
             nsp,
             &strings(rooms),
             &strings(except),
-            data_json,
-            &bins,
-            with_ack,
-            volatile,
+            emit(data_json, &bins, with_ack, volatile),
         ))
     }
 
@@ -436,18 +463,20 @@ impl SocketCore {
         binaries: &js_sys::Array,
     ) -> JsValue {
         match ack_id(id) {
-            Some(id) => to_js(
-                &self
-                    .server
-                    .ack(socket_id, id, data_json, &binaries_of(binaries)),
-            ),
+            Some(id) => {
+                to_js(
+                    &self
+                        .server
+                        .ack(self.now, socket_id, id, data_json, &binaries_of(binaries)),
+                )
+            }
             None => to_js(&[]),
         }
     }
 
     /// Adds a socket to rooms.
     pub fn join(&mut self, socket_id: &str, rooms: &js_sys::Array) -> JsValue {
-        to_js(&self.server.join(socket_id, &strings(rooms)))
+        to_js(&self.server.join(self.now, socket_id, &strings(rooms)))
     }
 
     /// The room changes of stored sockets since the last call
@@ -455,18 +484,18 @@ impl SocketCore {
     /// which a `roomsChanged` store action came ends.
     #[wasm_bindgen(js_name = takeRoomChanges)]
     pub fn take_room_changes(&mut self) -> JsValue {
-        room_changes_value(&self.server.take_room_changes())
+        room_changes_value(&self.server.take_room_changes(self.now))
     }
 
     /// Removes a socket from a room.
     pub fn leave(&mut self, socket_id: &str, room: &str) -> JsValue {
-        to_js(&self.server.leave(socket_id, room))
+        to_js(&self.server.leave(self.now, socket_id, room))
     }
 
     /// Disconnects a socket from the server side.
     #[wasm_bindgen(js_name = disconnectSocket)]
     pub fn disconnect_socket(&mut self, socket_id: &str, close: bool) -> JsValue {
-        to_js(&self.server.disconnect_socket(0, socket_id, close))
+        to_js(&self.server.disconnect_socket(self.now, socket_id, close))
     }
 
     /// Ids of the sockets of `nsp` in any of `rooms` and none of `except`.
@@ -489,14 +518,14 @@ impl SocketCore {
     /// restart; their engine sessions must be restored first.
     #[wasm_bindgen(js_name = restoreSockets)]
     pub fn restore_sockets(&mut self, rows: JsValue) {
-        self.server.restore_sockets(stored_rows(rows));
+        self.server.restore_sockets(self.now, stored_rows(rows));
     }
 
     /// Resumes ack id allocation of `nsp` at `next`.
     #[wasm_bindgen(js_name = restoreAckIds)]
     pub fn restore_ack_ids(&mut self, nsp: &str, next: f64) {
         if let Some(n) = ack_id(next) {
-            self.server.restore_ack_ids(nsp, n);
+            self.server.restore_ack_ids(self.now, nsp, n);
         }
     }
 
@@ -516,5 +545,15 @@ impl SocketCore {
             pair.push(&string_array(ids));
             pair.into()
         })
+    }
+}
+
+impl SocketCore {
+    /// The driver's time as the core counts it, remembered for the calls
+    /// that JavaScript makes without one (they pass the core the time of the
+    /// last call that had one: the event being handled).
+    fn at(&mut self, now: f64) -> u64 {
+        self.now = now_ms(now);
+        self.now
     }
 }

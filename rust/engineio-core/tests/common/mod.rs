@@ -102,8 +102,8 @@ impl Harness {
 
     /// Sends a text message and flushes, as a driver does.
     pub fn send_text(&mut self, sid: &str, text: &str) -> Vec<Action> {
-        let mut actions = self.engine.send(sid, Data::Text(text.to_owned()));
-        actions.extend(self.engine.flush());
+        let mut actions = self.engine.send(self.now, sid, Data::Text(text.to_owned()));
+        actions.extend(self.engine.flush(self.now));
         actions
     }
 

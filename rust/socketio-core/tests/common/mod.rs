@@ -167,7 +167,7 @@ impl Harness {
     }
 
     pub fn flush(&mut self) -> Vec<Action> {
-        let actions = self.server.flush();
+        let actions = self.server.flush(self.now);
         checked(&actions);
         actions
     }
@@ -228,7 +228,7 @@ impl Harness {
         let random = self.random();
         let (id, actions) = self
             .server
-            .accept(sid, nsp, &random)
+            .accept(self.now, sid, nsp, &random)
             .expect("the CONNECT is accepted");
         let actions = unstored(actions);
         checked(&actions);

@@ -1,0 +1,121 @@
+//! What the engine asks the driver to do.
+
+use serde::{Deserialize, Serialize};
+
+use super::{CloseReason, ReqId, Transport};
+use crate::error::RequestError;
+use crate::packet::{Data, Frame, Packet};
+use crate::payload;
+
+/// The body type of an HTTP answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentType {
+    /// `text/plain; charset=UTF-8`: a polling payload.
+    Payload,
+    /// `text/html`: the `ok` answer to a POST.
+    Ok,
+    /// `application/json`: an error.
+    Json,
+    /// No body.
+    Empty,
+}
+
+/// The part of a WebSocket session that must outlive the engine's memory
+/// (kept by the driver next to the WebSocket, e.g. in its attachment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The session id.
+    pub sid: String,
+    /// When the next ping is due.
+    pub next_ping_at: u64,
+    /// When an unanswered ping expires, if one is outstanding.
+    pub pong_deadline: Option<u64>,
+}
+
+/// Something the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A session opened.
+    Opened {
+        /// The new session id.
+        sid: String,
+        /// Its first transport.
+        transport: Transport,
+    },
+    /// A message arrived from the client.
+    Message {
+        /// The session.
+        sid: String,
+        /// The message.
+        data: Data,
+    },
+    /// A session closed; it is gone from the engine.
+    Closed {
+        /// The session.
+        sid: String,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// Answer a held HTTP request.
+    Respond {
+        /// The request.
+        req: ReqId,
+        /// HTTP status.
+        status: u16,
+        /// Body type.
+        content_type: ContentType,
+        /// Body.
+        body: String,
+    },
+    /// Send a frame on the session's WebSocket.
+    WsSend {
+        /// The session.
+        sid: String,
+        /// The frame.
+        frame: Frame,
+    },
+    /// Send one frame on the WebSockets of several sessions (a broadcast,
+    /// encoded once).
+    WsSendMany {
+        /// The sessions.
+        sids: Vec<String>,
+        /// The frame.
+        frame: Frame,
+    },
+    /// Close the session's WebSocket.
+    WsClose {
+        /// The session.
+        sid: String,
+        /// WebSocket close code.
+        code: u16,
+        /// Close reason text.
+        reason: &'static str,
+    },
+    /// Store this snapshot with the session's WebSocket.
+    Persist(Snapshot),
+    /// Schedule the next wake-up (one alarm for all sessions).
+    SetAlarm {
+        /// Time of the alarm.
+        at: u64,
+    },
+}
+
+/// The `200` answer to a polling GET, carrying `packets`.
+pub(super) fn payload_response(req: ReqId, packets: &[Packet]) -> Action {
+    Action::Respond {
+        req,
+        status: 200,
+        content_type: ContentType::Payload,
+        body: payload::encode(packets),
+    }
+}
+
+/// The answer to a refused request.
+pub fn error_response(req: ReqId, err: RequestError) -> Action {
+    Action::Respond {
+        req,
+        status: err.status(),
+        content_type: ContentType::Json,
+        body: err.body(),
+    }
+}

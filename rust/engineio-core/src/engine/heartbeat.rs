@@ -1,0 +1,154 @@
+//! The heartbeat: pings, pong deadlines, and the one alarm of all sessions.
+
+use super::session::Session;
+use super::upgrade::UpgradeState;
+use super::{payload_response, Action, CloseReason, Engine, Snapshot, Transport};
+use crate::packet::{Packet, PacketType};
+
+impl Session {
+    /// The earliest time this session needs the alarm.
+    pub(super) fn next_deadline(&self) -> u64 {
+        // While a pong is awaited no ping is due: with a pingTimeout longer than
+        // the pingInterval, the next ping time passes first and would ask for
+        // alarms in the past, one after another, until the deadline.
+        let mut t = self.pong_deadline.unwrap_or(self.next_ping_at);
+        if let Some(d) = self.upgrade_deadline {
+            t = t.min(d);
+        }
+        if let UpgradeState::Upgrading { noop_at: Some(at) } = self.upgrade {
+            t = t.min(at);
+        }
+        t
+    }
+}
+
+impl Engine {
+    /// Tells the engine which alarm is currently set (after a restart).
+    pub fn set_known_alarm(&mut self, _now: u64, at: Option<u64>) {
+        self.alarm_at = at;
+    }
+
+    /// Makes sure the alarm fires at or before `at` (for timers of the layer
+    /// above, such as Socket.IO's connect timeout).
+    pub fn schedule(&mut self, _now: u64, at: u64, actions: &mut Vec<Action>) {
+        self.want_alarm(at, actions);
+    }
+
+    /// The alarm fired (or the driver checks timers): sends due pings, closes
+    /// sessions whose pong or upgrade is overdue, and sets the next alarm.
+    pub fn tick(&mut self, now: u64) -> Vec<Action> {
+        let mut actions = Vec::new();
+        self.alarm_at = None;
+        let drain_until = now.saturating_add(self.config.ping_interval);
+        self.draining.retain(|_, d| match d.deadline {
+            Some(t) => t > now,
+            None => {
+                d.deadline = Some(drain_until);
+                true
+            }
+        });
+        let ping_before = now.saturating_add(self.config.ping_slack());
+        let mut expired = Vec::new();
+        let mut pinged = Vec::new();
+        let mut upgrade_expired = Vec::new();
+        for (sid, s) in self.sessions.iter_mut() {
+            if s.pong_deadline.is_some_and(|d| d <= now) {
+                expired.push(sid.clone());
+                continue;
+            }
+            if s.upgrade_deadline.is_some_and(|d| d <= now) {
+                upgrade_expired.push(sid.clone());
+            } else if let UpgradeState::Upgrading {
+                noop_at: noop_at @ Some(_),
+            } = &mut s.upgrade
+            {
+                if noop_at.is_some_and(|at| at <= now) {
+                    *noop_at = None;
+                    if s.buffer.is_empty() {
+                        if let Some(req) = s.pending_get.take() {
+                            actions.push(payload_response(req, &[Packet::bare(PacketType::Noop)]));
+                        }
+                    }
+                }
+            }
+            if s.pong_deadline.is_none() && s.next_ping_at <= ping_before {
+                s.pong_deadline = Some(now.saturating_add(self.config.ping_timeout));
+                s.next_ping_at = now.saturating_add(self.config.ping_interval);
+                pinged.push(sid.clone());
+            }
+        }
+        for sid in expired {
+            if self.transport_of(&sid) == Some(Transport::WebSocket) {
+                actions.push(Action::WsClose {
+                    sid: sid.clone(),
+                    code: 1000,
+                    reason: CloseReason::PingTimeout.as_str(),
+                });
+            }
+            self.close_session(&sid, CloseReason::PingTimeout, &mut actions);
+        }
+        for sid in upgrade_expired {
+            actions.push(Action::WsClose {
+                sid: sid.clone(),
+                code: 1000,
+                reason: "upgrade timeout",
+            });
+            self.abort_upgrade(&sid);
+        }
+        for sid in pinged {
+            self.send_packet(&sid, Packet::bare(PacketType::Ping), &mut actions);
+            if self.transport_of(&sid) == Some(Transport::WebSocket) {
+                actions.push(self.persist(&sid));
+            }
+        }
+        actions.extend(self.flush(now));
+        let next_session = self.sessions.values().map(Session::next_deadline).min();
+        let next_drain = self.draining.values().filter_map(|d| d.deadline).min();
+        if let Some(next) = next_session.into_iter().chain(next_drain).min() {
+            self.want_alarm(next, &mut actions);
+        }
+        actions
+    }
+
+    pub(super) fn persist(&self, sid: &str) -> Action {
+        let (next_ping_at, pong_deadline) = self
+            .sessions
+            .get(sid)
+            .map(|s| (s.next_ping_at, s.pong_deadline))
+            .unwrap_or((0, None));
+        Action::Persist(Snapshot {
+            sid: sid.to_owned(),
+            next_ping_at,
+            pong_deadline,
+        })
+    }
+
+    /// Makes sure an alarm fires at or before `at`. Later deadlines never move
+    /// an alarm: when it fires, [`Engine::tick`] sets the next one.
+    pub(super) fn want_alarm(&mut self, at: u64, actions: &mut Vec<Action>) {
+        if self.alarm_at.is_none_or(|current| at < current) {
+            self.alarm_at = Some(at);
+            actions.push(Action::SetAlarm { at });
+        }
+    }
+
+    /// Closes `sid` at once if its pong is overdue. Returns whether it did.
+    pub(super) fn expire_if_due(&mut self, now: u64, sid: &str, actions: &mut Vec<Action>) -> bool {
+        let due = self
+            .sessions
+            .get(sid)
+            .and_then(|s| s.pong_deadline)
+            .is_some_and(|d| d <= now);
+        if due {
+            if self.transport_of(sid) == Some(Transport::WebSocket) {
+                actions.push(Action::WsClose {
+                    sid: sid.to_owned(),
+                    code: 1000,
+                    reason: CloseReason::PingTimeout.as_str(),
+                });
+            }
+            self.close_session(sid, CloseReason::PingTimeout, actions);
+        }
+        due
+    }
+}

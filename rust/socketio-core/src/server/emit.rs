@@ -1,0 +1,206 @@
+//! Events from the server: to one socket or broadcast, with their ack ids;
+//! and the answers to the client's acks.
+
+use engineio_core::{Action as EngineAction, Data};
+
+use super::{wrap, Action, SocketServer, StoreOp, ACK_BLOCK};
+use crate::packet::{encode_frame, PacketKind};
+
+/// An event to send, for [`SocketServer::emit_to_socket`] and
+/// [`SocketServer::broadcast`]: `Emit::new(data_json)`, then the options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Emit<'a> {
+    /// The JSON array text `["name", ...args]`, a placeholder
+    /// `{"_placeholder":true,"num":N}` in place of each binary argument.
+    pub data_json: &'a str,
+    /// The binary attachments, in placeholder order.
+    pub binaries: &'a [Vec<u8>],
+    /// Whether the client is asked for an ack (an id is allocated).
+    pub with_ack: bool,
+    /// Whether recipients that cannot take the event right now (polling
+    /// without a held GET) are skipped.
+    pub volatile: bool,
+}
+
+impl<'a> Emit<'a> {
+    /// An event without attachments, ack or volatility.
+    pub fn new(data_json: &'a str) -> Self {
+        Emit {
+            data_json,
+            binaries: &[],
+            with_ack: false,
+            volatile: false,
+        }
+    }
+
+    /// The same event with these binary attachments.
+    pub fn with_binaries(self, binaries: &'a [Vec<u8>]) -> Self {
+        Emit { binaries, ..self }
+    }
+
+    /// The same event, asking the client for an ack.
+    pub fn with_ack(self) -> Self {
+        Emit {
+            with_ack: true,
+            ..self
+        }
+    }
+
+    /// The same event, volatile.
+    pub fn volatile(self) -> Self {
+        Emit {
+            volatile: true,
+            ..self
+        }
+    }
+}
+
+/// What an emit produced.
+#[derive(Debug, Default)]
+pub struct Emitted {
+    /// The ack id, when one was asked for.
+    pub ack_id: Option<u64>,
+    /// The sockets the packet went to (filled for broadcasts with ack).
+    pub recipients: Vec<String>,
+    /// The actions.
+    pub actions: Vec<Action>,
+}
+
+impl SocketServer {
+    fn next_ack(&mut self, nsp: &str, out: &mut Vec<Action>) -> u64 {
+        let n = self.namespaces.entry(nsp.to_owned()).or_default();
+        let id = n.next_ack;
+        n.next_ack = n.next_ack.wrapping_add(1);
+        if id >= n.ack_reserved {
+            n.ack_reserved = id.saturating_add(ACK_BLOCK);
+            out.push(Action::Store(StoreOp::AckReserved {
+                nsp: nsp.to_owned(),
+                up_to: n.ack_reserved,
+            }));
+        }
+        id
+    }
+
+    /// Sends an event to one socket, binary attachments after it.
+    pub fn emit_to_socket(&mut self, now: u64, socket_id: &str, emit: Emit<'_>) -> Emitted {
+        let mut out = Emitted::default();
+        let Some(s) = self.sockets.get(socket_id) else {
+            return out;
+        };
+        let (sid, nsp) = (s.sid.clone(), s.nsp.clone());
+        if emit.volatile && !self.engine.is_writable(&sid) {
+            return out;
+        }
+        let mut stored = Vec::new();
+        let ack_id = emit.with_ack.then(|| self.next_ack(&nsp, &mut stored));
+        let frame = data_frame(false, &nsp, ack_id, emit.data_json, emit.binaries.len());
+        let actions = self.send_attached(now, &sid, frame, emit.binaries);
+        out.ack_id = ack_id;
+        out.actions = stored;
+        out.actions.extend(wrap(actions));
+        out
+    }
+
+    /// Sends an event to every socket of `nsp` in any of `rooms` (all sockets
+    /// when empty) and in none of `except`, encoded once.
+    pub fn broadcast(
+        &mut self,
+        now: u64,
+        nsp: &str,
+        rooms: &[String],
+        except: &[String],
+        emit: Emit<'_>,
+    ) -> Emitted {
+        let mut out = Emitted::default();
+        let targets = self.sockets_in(nsp, rooms, except);
+        let mut stored = Vec::new();
+        let ack_id = emit.with_ack.then(|| self.next_ack(nsp, &mut stored));
+        let frame = data_frame(false, nsp, ack_id, emit.data_json, emit.binaries.len());
+        let mut sids: Vec<&str> = Vec::with_capacity(targets.len());
+        let mut recipients = Vec::new();
+        for id in &targets {
+            if let Some(s) = self.sockets.get(id) {
+                if emit.volatile && !self.engine.is_writable(&s.sid) {
+                    continue;
+                }
+                sids.push(&s.sid);
+                if emit.with_ack {
+                    recipients.push(id.clone());
+                }
+            }
+        }
+        let mut actions = Vec::new();
+        let sids: Vec<String> = sids.into_iter().map(str::to_owned).collect();
+        self.engine.send_many(
+            now,
+            sids.iter().map(String::as_str),
+            &Data::Text(frame),
+            false,
+            &mut actions,
+        );
+        for b in emit.binaries {
+            self.engine.send_many(
+                now,
+                sids.iter().map(String::as_str),
+                &Data::Binary(b.clone()),
+                false,
+                &mut actions,
+            );
+        }
+        out.ack_id = ack_id;
+        out.recipients = recipients;
+        out.actions = stored;
+        out.actions.extend(wrap(actions));
+        out
+    }
+
+    /// Answers the client's ack `id` on `socket_id`.
+    pub fn ack(
+        &mut self,
+        now: u64,
+        socket_id: &str,
+        id: u64,
+        data_json: &str,
+        binaries: &[Vec<u8>],
+    ) -> Vec<Action> {
+        let Some(s) = self.sockets.get(socket_id) else {
+            return Vec::new();
+        };
+        let (sid, nsp) = (s.sid.clone(), s.nsp.clone());
+        let frame = data_frame(true, &nsp, Some(id), data_json, binaries.len());
+        wrap(self.send_attached(now, &sid, frame, binaries))
+    }
+
+    /// Sends a text frame to engine session `sid`, then its attachments.
+    fn send_attached(
+        &mut self,
+        now: u64,
+        sid: &str,
+        frame: String,
+        binaries: &[Vec<u8>],
+    ) -> Vec<EngineAction> {
+        let mut actions = self.engine.send(now, sid, Data::Text(frame));
+        for b in binaries {
+            actions.extend(self.engine.send(now, sid, Data::Binary(b.clone())));
+        }
+        actions
+    }
+}
+
+/// The text frame of an event (or of an ack, with `ack`), of its binary kind
+/// when `attachments` follow it.
+fn data_frame(
+    ack: bool,
+    nsp: &str,
+    id: Option<u64>,
+    data_json: &str,
+    attachments: usize,
+) -> String {
+    let kind = match (ack, attachments) {
+        (false, 0) => PacketKind::Event,
+        (false, _) => PacketKind::BinaryEvent,
+        (true, 0) => PacketKind::Ack,
+        (true, _) => PacketKind::BinaryAck,
+    };
+    encode_frame(kind, nsp, id, attachments, Some(data_json))
+}
