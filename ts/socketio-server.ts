@@ -20,11 +20,16 @@ import { Server } from "./api/server.js";
 import type { Handshake } from "./api/socket.js";
 import type { DefaultEventsMap, EventsMap } from "./api/typed-events.js";
 import { Core } from "./shim/core.js";
-import type { SocketAction, SocketCoreLike } from "./shim/core-types.js";
-import { type Attachment, EngineDriver, logFailure } from "./shim/engine-driver.js";
+import { EngineDriver, logFailure, type SocketAction } from "./shim/engine-driver.js";
 import { coreOptions } from "./shim/engine-server.js";
 import { SocketStore } from "./shim/store.js";
-import { isHeartbeat, loadCore, SocketCore } from "./shim/wasm.js";
+import {
+  isHeartbeat,
+  loadCore,
+  type SessionSnapshot,
+  SocketCore,
+  type StoredSocketRow,
+} from "./shim/wasm.js";
 
 /**
  * A Socket.IO server in a Durable Object. Subclass it, set `static options`, and
@@ -55,7 +60,7 @@ export class SocketIoServer<
   readonly io: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
 
   readonly #driver: EngineDriver;
-  readonly #core: SocketCoreLike;
+  readonly #core: SocketCore;
   /** The durable copy of sockets, rooms, `socket.data` and handshakes. */
   readonly #store: SocketStore;
   /** Engine sessions whose stored sockets are loaded in the core. */
@@ -81,7 +86,7 @@ export class SocketIoServer<
     this.#wakes = Number(this.#store.getMeta("wakes") ?? 0) + 1;
     this.#store.setMeta("wakes", String(this.#wakes));
     if (this.#wakes > 1) console.log(`[socket.io-durable] object started (start #${this.#wakes})`);
-    const core = new SocketCore(coreOptions(options)) as unknown as SocketCoreLike;
+    const core = new SocketCore(coreOptions(options));
     this.#core = core;
     for (const [nsp, next] of this.#store.ackFloors()) core.restoreAckIds(nsp, next);
     this.#indexLoaded = !this.#store.hasSockets();
@@ -94,7 +99,7 @@ export class SocketIoServer<
         this.#loaded.delete(sid);
         this.io._engineClosed(sid);
       },
-      socketAction: (action) => this.#onSocketAction(action),
+      socketAction: (action, binaries) => this.#onSocketAction(action, binaries),
       reviving: (now, att, use) => this.#reviving(now, att, use),
       using: (sid, message) => this.#using(sid, message),
       turnEnd: () => this.#turnEnd(),
@@ -182,17 +187,40 @@ export class SocketIoServer<
 
   // ---- actions of the Socket.IO layer ---------------------------------------------
 
-  #onSocketAction(action: SocketAction): void {
+  #onSocketAction(action: SocketAction, binaries: Uint8Array[]): void {
+    const store = this.#store;
     switch (action.type) {
-      case "store":
-        this.#applyStore(action);
+      case "socketAdded": {
+        const socket = this.io._socket(action.id);
+        const data = stringify(socket?._rawData() ?? {});
+        store.addSocket(
+          action.id,
+          action.sid,
+          action.nsp,
+          stringify(socket?.handshake ?? {}),
+          data,
+        );
+        this.#savedData.set(action.id, data);
+        return;
+      }
+      case "socketRemoved":
+        store.removeSocket(action.id);
+        this.#savedData.delete(action.id);
+        this.#touched.delete(action.id);
+        return;
+      case "roomsChanged":
+        this.#roomsChanged = true;
+        this.#driver.endTurnSoon();
+        return;
+      case "ackReserved":
+        store.setMeta(`ack:${action.nsp}`, String(action.upTo));
         return;
       case "event":
       case "ack":
       case "error":
       case "disconnect": {
         if (!this.io._socket(action.socketId) && !this.#rebuild(action.socketId)) return;
-        this.io._onAction(action);
+        this.io._onAction(action, binaries);
         // A socket's own listeners may change its data in place, through a reference
         // kept since it was handed out.
         if (this.#savedData.has(action.socketId)) {
@@ -202,32 +230,7 @@ export class SocketIoServer<
         return;
       }
       default:
-        this.io._onAction(action);
-    }
-  }
-
-  #applyStore(a: Extract<SocketAction, { type: "store" }>): void {
-    const store = this.#store;
-    switch (a.op) {
-      case "socketAdded": {
-        const socket = this.io._socket(a.id);
-        const data = stringify(socket?._rawData() ?? {});
-        store.addSocket(a.id, a.sid ?? "", a.nsp ?? "/", stringify(socket?.handshake ?? {}), data);
-        this.#savedData.set(a.id, data);
-        break;
-      }
-      case "socketRemoved":
-        store.removeSocket(a.id);
-        this.#savedData.delete(a.id);
-        this.#touched.delete(a.id);
-        break;
-      case "roomsChanged":
-        this.#roomsChanged = true;
-        this.#driver.endTurnSoon();
-        break;
-      case "ackReserved":
-        store.setMeta(`ack:${a.nsp ?? "/"}`, String(a.upTo ?? 0));
-        break;
+        this.io._onAction(action, binaries);
     }
   }
 
@@ -267,7 +270,7 @@ export class SocketIoServer<
   // (into the core) and rebuilds their JavaScript side on first use.
 
   /** The stored sockets to revive with session `att.sid`. */
-  #reviving(now: number, att: Attachment, use: boolean): unknown {
+  #reviving(now: number, att: SessionSnapshot, use: boolean): StoredSocketRow[] {
     const expired = att.pongDeadline !== undefined && att.pongDeadline <= now;
     // The alarm revives sessions only to ping them: their sockets stay in storage
     // until the session speaks, unless it expired and its sockets must leave now.

@@ -94,23 +94,14 @@ export function encode(values: unknown[]): Encoded {
 export class ProtocolViolation extends Error {}
 
 /**
- * Parses the JSON array text of an EVENT or ACK and puts the attachments back in
- * place of their placeholders (only for packets that came with attachments).
+ * Puts the attachments of an EVENT or ACK back in place of their placeholders, in the
+ * arguments as the core handed them (parsed), for packets that came with attachments.
  *
  * @throws ProtocolViolation
  */
-export function decode(data: string, binaries: Uint8Array[] | undefined): unknown[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    throw new ProtocolViolation("invalid payload");
-  }
-  if (!Array.isArray(parsed)) throw new ProtocolViolation("invalid payload");
-  if (binaries && binaries.length > 0) {
-    for (let i = 0; i < parsed.length; i++) parsed[i] = restore(parsed[i], binaries);
-  }
-  return parsed;
+export function withAttachments(args: unknown[], binaries: Uint8Array[] | undefined): void {
+  if (!binaries || binaries.length === 0) return;
+  for (let i = 0; i < args.length; i++) args[i] = restore(args[i], binaries);
 }
 
 function restore(v: unknown, binaries: Uint8Array[]): unknown {
@@ -131,16 +122,10 @@ function restore(v: unknown, binaries: Uint8Array[]): unknown {
   return o;
 }
 
-/** Parses the CONNECT payload: an object, `{}` when absent or not an object. */
-export function parseAuth(text: string | undefined): Record<string, unknown> {
-  if (text === undefined || text === "") return {};
-  try {
-    const v: unknown = JSON.parse(text);
-    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
-      return v as Record<string, unknown>;
-    }
-  } catch {
-    // fall through: the core checked it already; be lenient
+/** The CONNECT payload as `socket.handshake.auth`: an object, `{}` when absent or not one. */
+export function authOf(auth: unknown): Record<string, unknown> {
+  if (auth !== null && typeof auth === "object" && !Array.isArray(auth)) {
+    return auth as Record<string, unknown>;
   }
   return {};
 }

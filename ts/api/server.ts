@@ -5,9 +5,9 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: `SocketData` defaults to `any` as in Socket.IO
 
 import type { Core } from "../shim/core.js";
-import type { SocketAction } from "../shim/core-types.js";
+import type { SocketAction } from "../shim/engine-driver.js";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
-import { decode, encode, ProtocolViolation, parseAuth } from "./codec.js";
+import { authOf, encode, ProtocolViolation, withAttachments } from "./codec.js";
 import { type Listener, reportError, TypedEmitter } from "./emitter.js";
 import {
   Namespace,
@@ -534,17 +534,17 @@ export class Server<
   }
 
   /** Carries out a socket action of the core. @internal */
-  _onAction(action: SocketAction): void {
+  _onAction(action: SocketAction, binaries: Uint8Array[]): void {
     try {
       switch (action.type) {
         case "connect":
-          this.#onConnect(action.sid, action.nsp, action.auth);
+          this.#onConnect(action.sid, action.nsp, authOf(action.auth));
           break;
         case "event":
-          this.#onEvent(action.socketId, action.data, action.ackId, action.binaries);
+          this.#onEvent(action.socketId, action.args, action.ackId, attachments(action, binaries));
           break;
         case "ack":
-          this.#onAck(action.socketId, action.id, action.data, action.binaries);
+          this.#onAck(action.socketId, action.id, action.args, attachments(action, binaries));
           break;
         case "error":
           this.#byId.get(action.socketId)?._onError(new Error(action.message));
@@ -553,7 +553,7 @@ export class Server<
           this._core.closeConnection(action.sid);
           break;
         case "disconnect":
-          this.#byId.get(action.socketId)?._onClose(action.reason as DisconnectReason);
+          this.#byId.get(action.socketId)?._onClose(action.reason);
           break;
       }
     } catch (e) {
@@ -561,8 +561,7 @@ export class Server<
     }
   }
 
-  #onConnect(sid: string, name: string, authText: string | undefined): void {
-    const auth = parseAuth(authText);
+  #onConnect(sid: string, name: string, auth: Record<string, unknown>): void {
     const handshake = this.#handshakes.get(sid) ?? unknownHandshake();
     const nsp = this._nsps.get(name);
     if (nsp) {
@@ -615,15 +614,14 @@ export class Server<
 
   #onEvent(
     socketId: string,
-    data: string,
+    args: unknown[],
     ackId: number | undefined,
     binaries: Uint8Array[] | undefined,
   ): void {
     const socket = this.#byId.get(socketId);
     if (!socket) return;
-    let args: unknown[];
     try {
-      args = decode(data, binaries);
+      withAttachments(args, binaries);
     } catch (e) {
       this.#violation(socket, e);
       return;
@@ -632,12 +630,11 @@ export class Server<
     socket._onEvent(args);
   }
 
-  #onAck(socketId: string, id: number, data: string, binaries: Uint8Array[] | undefined): void {
+  #onAck(socketId: string, id: number, args: unknown[], binaries: Uint8Array[] | undefined): void {
     const socket = this.#byId.get(socketId);
     if (!socket) return;
-    let args: unknown[];
     try {
-      args = decode(data, binaries);
+      withAttachments(args, binaries);
     } catch (e) {
       this.#violation(socket, e);
       return;
@@ -676,4 +673,12 @@ export class Server<
 function testRegExp(re: RegExp, s: string): boolean {
   re.lastIndex = 0;
   return re.test(s);
+}
+
+/** The attachments of an event or ack, from the output's binaries. */
+function attachments(
+  action: { binaries?: number[] },
+  binaries: Uint8Array[],
+): Uint8Array[] | undefined {
+  return action.binaries?.map((i) => binaries[i] ?? new Uint8Array(0));
 }

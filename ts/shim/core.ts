@@ -7,12 +7,12 @@
  * wake say so explicitly: queries over every socket load the stored index first, the
  * session count loads every hibernated session first.
  */
-import type { CoreAction, SocketCoreLike } from "./core-types.js";
+import type { CoreOutput, SocketCore } from "./wasm.js";
 
 /** What the facade needs from the Durable Object that owns it. */
 export interface CoreOwner {
   /** Carries out actions the core returned. */
-  run(actions: CoreAction[]): void;
+  run(actions: CoreOutput): void;
   /** Makes sure the end of the current turn runs (at once if no entry point is running). */
   endTurnSoon(): void;
   /** Loads every stored socket into the core (once per start). */
@@ -40,15 +40,15 @@ export interface AckTargets {
 
 /** The Socket.IO core as the app API uses it. */
 export class Core {
-  readonly #core: SocketCoreLike;
+  readonly #core: SocketCore;
   readonly #owner: CoreOwner;
 
-  constructor(core: SocketCoreLike, owner: CoreOwner) {
+  constructor(core: SocketCore, owner: CoreOwner) {
     this.#core = core;
     this.#owner = owner;
   }
 
-  #apply(actions: CoreAction[]): void {
+  #apply(actions: CoreOutput): void {
     this.#owner.run(actions);
     this.#owner.endTurnSoon();
   }

@@ -38,17 +38,41 @@
  */
 import { corsHeaders } from "../cors.js";
 import { type EngineOptions, matchesPath, normalizePath } from "../options.js";
-import type { CoreAction, EngineCoreLike, SocketAction } from "./core-types.js";
-import { isHeartbeat } from "./wasm.js";
+import {
+  type CoreAction,
+  type CoreOutput,
+  type EngineCore,
+  isHeartbeat,
+  type SessionSnapshot,
+  type SocketCore,
+  type StoredSocketRow,
+} from "./wasm.js";
 
-/** What a WebSocket carries through hibernation. */
-export interface Attachment {
-  sid: string;
-  /** Set while the socket is only an upgrade probe of a polling session. */
-  probe?: boolean;
-  nextPingAt?: number;
-  pongDeadline?: number;
-}
+/** The actions the driver carries out itself. */
+type DriverAction = Extract<
+  CoreAction,
+  {
+    type:
+      | "opened"
+      | "message"
+      | "closed"
+      | "respond"
+      | "wsSend"
+      | "wsSendMany"
+      | "wsClose"
+      | "persist"
+      | "setAlarm";
+  }
+>;
+
+/** The actions the driver hands to its owner: those of the Socket.IO layer. */
+export type SocketAction = Exclude<CoreAction, DriverAction>;
+
+/**
+ * What a WebSocket carries through hibernation: the session snapshot of a `persist`
+ * action, or only the sid while the socket is an upgrade probe (`probe`) or detached.
+ */
+export type Attachment = SessionSnapshot | { sid: string; probe?: true; nextPingAt?: undefined };
 
 /** Data of an Engine.IO message: text, or bytes. */
 export type EngineData = string | Uint8Array;
@@ -69,14 +93,17 @@ export interface EngineEvents {
   message?(sid: string, data: EngineData): void;
   /** A session closed. */
   closed?(sid: string, reason: EngineCloseReason): void;
-  /** An action of the Socket.IO layer (only a Socket.IO core returns them). */
-  socketAction?(action: SocketAction): void;
+  /**
+   * An action of the Socket.IO layer (only a Socket.IO core returns them); `binaries`
+   * holds the bytes its attachments refer to by index.
+   */
+  socketAction?(action: SocketAction, binaries: Uint8Array[]): void;
   /**
    * A hibernated session is being revived: what the core needs with it (the Socket.IO
    * layer's stored sockets of that session). `use`: the session is about to be used (a
    * message or close on it), not only pinged by the alarm.
    */
-  reviving?(now: number, att: Attachment, use: boolean): unknown;
+  reviving?(now: number, att: SessionSnapshot, use: boolean): StoredSocketRow[] | undefined;
   /**
    * A message (`message`) or the close of session `sid` is about to be handled, after any
    * revival.
@@ -91,6 +118,13 @@ export interface EngineEvents {
 interface HeldRequest {
   resolve: (r: Response) => void;
   headers: Headers;
+}
+
+const NO_BINARIES: Uint8Array[] = [];
+
+/** A frame of an action: its text, or its bytes (by index in the output's binaries). */
+function frameOf(frame: string | number, binaries: Uint8Array[]): string | Uint8Array {
+  return typeof frame === "string" ? frame : (binaries[frame] ?? new Uint8Array(0));
 }
 
 /** A WebSocket whose session has ended (detached): its later events are ignored. */
@@ -122,7 +156,7 @@ function jsonError(status: number, body: string, headers: Headers): Response {
 /** Runs one core inside a Durable Object (see the module comment). */
 export class EngineDriver {
   /** The core state machine. */
-  readonly core: EngineCoreLike;
+  readonly core: EngineCore | SocketCore;
   readonly #ctx: DurableObjectState;
   readonly #options: EngineOptions;
   readonly #events: EngineEvents;
@@ -145,7 +179,7 @@ export class EngineDriver {
 
   constructor(
     ctx: DurableObjectState,
-    core: EngineCoreLike,
+    core: EngineCore | SocketCore,
     options: EngineOptions,
     events: EngineEvents,
   ) {
@@ -194,7 +228,7 @@ export class EngineDriver {
 
   /** Sends a message to session `sid` (text, or bytes as a binary message). */
   send(sid: string, data: string | ArrayBuffer | ArrayBufferView): void {
-    let actions: CoreAction[];
+    let actions: CoreOutput;
     if (typeof data === "string") {
       actions = this.core.sendText(sid, data);
     } else {
@@ -364,10 +398,10 @@ export class EngineDriver {
     this.#allRevived = true;
     // Live sessions first: closing an expired one runs the app's disconnect
     // listeners, which may need every other session already in place.
-    const expired: [WebSocket, Attachment][] = [];
+    const expired: [WebSocket, SessionSnapshot][] = [];
     for (const ws of this.#ctx.getWebSockets()) {
       const att = ws.deserializeAttachment() as Attachment | null;
-      if (!att || att.probe || att.nextPingAt === undefined) continue;
+      if (!att || att.nextPingAt === undefined) continue;
       if (this.core.hasSession(att.sid)) continue;
       if (att.pongDeadline !== undefined && att.pongDeadline <= now) {
         expired.push([ws, att]);
@@ -378,7 +412,7 @@ export class EngineDriver {
     for (const [ws, att] of expired) this.#revive(now, ws, att, false);
   }
 
-  #revive(now: number, ws: WebSocket, att: Attachment, use: boolean): void {
+  #revive(now: number, ws: WebSocket, att: SessionSnapshot, use: boolean): void {
     this.#attach(att.sid, ws);
     const rows = this.#events.reviving?.(now, att, use);
     this.run(this.core.restore(now, att, rows));
@@ -408,12 +442,7 @@ export class EngineDriver {
         return null;
       }
       sid = att.sid;
-      if (
-        sid !== DETACHED &&
-        !this.core.hasSession(sid) &&
-        !att.probe &&
-        att.nextPingAt !== undefined
-      ) {
+      if (sid !== DETACHED && !this.core.hasSession(sid) && att.nextPingAt !== undefined) {
         // A pong concerns the engine session alone: the layers above need not load
         // their state for it.
         const use = typeof message !== "string" || !isHeartbeat(message);
@@ -475,18 +504,19 @@ export class EngineDriver {
    * dropping the remaining actions (a CONNECT answer, a close) would leave clients and
    * the core out of step.
    */
-  run(actions: CoreAction[]): void {
+  run(actions: CoreOutput): void {
+    const binaries = actions.binaries ?? NO_BINARIES;
     // A plain try/catch here, not guarded(): no closure per action on the hot path.
     for (const a of actions) {
       try {
-        this.#runAction(a);
+        this.#runAction(a, binaries);
       } catch (error) {
         logFailure(`the "${a.type}" action`, error);
       }
     }
   }
 
-  #runAction(a: CoreAction): void {
+  #runAction(a: CoreAction, binaries: Uint8Array[]): void {
     switch (a.type) {
       case "opened": {
         if (a.transport === "websocket" && this.#handshakeSocket) {
@@ -500,11 +530,11 @@ export class EngineDriver {
         break;
       }
       case "message":
-        this.#events.message?.(a.sid, a.text ?? a.binary ?? "");
+        this.#events.message?.(a.sid, frameOf(a.data, binaries));
         break;
       case "closed":
         this.#sockets.delete(a.sid);
-        this.#events.closed?.(a.sid, a.reason as EngineCloseReason);
+        this.#events.closed?.(a.sid, a.reason);
         break;
       case "respond": {
         const h = this.#held.get(a.req);
@@ -517,14 +547,14 @@ export class EngineDriver {
       case "wsSend": {
         const ws = this.#socketFor(a.sid);
         try {
-          ws?.send(a.text ?? a.binary ?? "");
+          ws?.send(frameOf(a.frame, binaries));
         } catch {
           // the socket is closing; its close event ends the session
         }
         break;
       }
       case "wsSendMany": {
-        const frame = a.text ?? a.binary ?? "";
+        const frame = frameOf(a.frame, binaries);
         for (const sid of a.sids) {
           try {
             this.#socketFor(sid)?.send(frame);
@@ -563,7 +593,7 @@ export class EngineDriver {
         void this.#ctx.storage.setAlarm(a.at);
         break;
       default:
-        this.#events.socketAction?.(a);
+        this.#events.socketAction?.(a, binaries);
     }
   }
 }

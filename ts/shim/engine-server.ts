@@ -5,7 +5,6 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { EngineOptions } from "../options.js";
-import type { EngineCoreLike } from "./core-types.js";
 import { type EngineCloseReason, type EngineData, EngineDriver } from "./engine-driver.js";
 import { EngineCore, loadCore } from "./wasm.js";
 
@@ -42,7 +41,7 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
     super(ctx, env);
     loadCore();
     this.engineOptions = (this.constructor as typeof EngineIoServer).options ?? {};
-    const core = new EngineCore(coreOptions(this.engineOptions)) as unknown as EngineCoreLike;
+    const core = new EngineCore(coreOptions(this.engineOptions));
     this.#driver = new EngineDriver(ctx, core, this.engineOptions, {
       opened: (sid, request) => this.onEngineOpen(sid, request),
       message: (sid, data) => this.onEngineMessage(sid, data),

@@ -8,15 +8,9 @@
  * one connection's sockets when it speaks, every socket only when a broadcast or a query
  * needs the whole index.
  */
-import type { RoomChanges } from "./core-types.js";
+import type { RoomChanges, StoredSocketRow } from "./wasm.js";
 
-/** A socket as stored. */
-export interface StoredSocketRow {
-  id: string;
-  sid: string;
-  nsp: string;
-  rooms: string[];
-}
+export type { StoredSocketRow };
 
 /** A socket's full record, for reviving its JavaScript side. */
 export interface SocketRecord {

@@ -1,9 +1,24 @@
 /**
  * Loads the WebAssembly core once per isolate. Wrangler turns the `.wasm` import into
  * a compiled `WebAssembly.Module`; `initSync` instantiates it synchronously.
+ *
+ * The types of what the core returns (`CoreAction`, `CoreOutput`, `Classified`, ...)
+ * are generated from their Rust definitions (`rust/wasm/src/shapes.rs`) into
+ * `core.d.ts`, and re-exported from here.
  */
 import { EngineCore, initSync, isHeartbeat, SocketCore } from "../wasm-pkg/core.js";
 import coreModule from "../wasm-pkg/core_bg.wasm";
+
+export type {
+  Accepted,
+  Classified,
+  CoreAction,
+  CoreOutput,
+  Emitted,
+  RoomChanges,
+  SessionSnapshot,
+  StoredSocketRow,
+} from "../wasm-pkg/core.js";
 
 let loaded = false;
 

@@ -5,8 +5,10 @@
 //! [`SocketCore`] (Socket.IO with its engine). Each method takes what arrived,
 //! runs the sans-IO core, and returns the resulting actions as an array of
 //! plain JavaScript objects (`{ type: "respond" | "wsSend" | "event" | ...,
-//! ... }`, see `ts/shim/core-types.ts`). Binary data crosses as `Uint8Array`.
-//! Times are milliseconds since the epoch.
+//! ... }`), written as one JSON text and parsed once ([`out`]). Their
+//! TypeScript types are generated from [`shapes`] into the package's
+//! `core.d.ts`. Binary data crosses as `Uint8Array`. Times are milliseconds
+//! since the epoch.
 //!
 //! The methods for runtime events (requests, frames, the alarm) take the
 //! current time; the others (sends, emits, rooms, closes) are called while
@@ -16,8 +18,10 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-mod actions;
 mod engine;
+mod out;
+pub mod shapes;
+mod shared;
 mod socket;
 
 pub use engine::EngineCore;
@@ -30,7 +34,13 @@ use serde::Deserialize;
 use socketio_core::SocketConfig;
 use wasm_bindgen::prelude::*;
 
-use actions::error_value;
+/// `{ status, body }` for a refused request.
+fn error_value(e: RequestError) -> JsValue {
+    let obj = js_sys::Object::new();
+    set(&obj, "status", JsValue::from(e.status()));
+    set(&obj, "body", JsValue::from_str(&e.body()));
+    obj.into()
+}
 
 /// Server options as the TypeScript side passes them (Socket.IO's names).
 #[derive(Deserialize, Default)]
@@ -167,7 +177,7 @@ fn parse_transport(transport: &str) -> Transport {
     }
 }
 
-fn transport_name(t: Transport) -> &'static str {
+pub(crate) fn transport_name(t: Transport) -> &'static str {
     match t {
         Transport::Polling => "polling",
         Transport::WebSocket => "websocket",
