@@ -2,15 +2,13 @@
 //! routing, handshake, long-polling, heartbeat, upgrade, WebSocket, restore
 //! and server-side close. The reference behaviour is Node's `engine.io`.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::*;
 use engineio_core::{
     error_response, Action, CloseReason, ContentType, Data, Engine, EngineConfig, Frame, Method,
     RequestError, Route, Snapshot, Transport, SID_RANDOM_BYTES, UPGRADE_NOOP_DELAY,
 };
+use test_support::engine::*;
 
 const INTERVAL: u64 = 25_000;
 const TIMEOUT: u64 = 20_000;
@@ -266,7 +264,7 @@ fn classify_refuses_upgrades_when_not_allowed() {
     let (sid, _, _) = h.open_polling();
     assert_eq!(h.classify_upgrade(&sid), Err(RequestError::BadRequest));
     assert_eq!(
-        h.engine.begin_upgrade(h.now, &sid),
+        h.server.begin_upgrade(h.now, &sid),
         Err(RequestError::BadRequest)
     );
     // Polling itself goes on.
@@ -277,7 +275,7 @@ fn classify_refuses_upgrades_when_not_allowed() {
 fn classify_closes_a_second_websocket_while_an_upgrade_is_in_progress() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.server.begin_upgrade(h.now, &sid).unwrap();
     let close = Ok(Route::CloseAtOnce(sid.clone()));
     assert_eq!(h.classify_upgrade(&sid), close);
     h.ws_text(&sid, "2probe");
@@ -483,15 +481,19 @@ fn only_the_earliest_alarm_is_requested() {
     assert_eq!(alarms(&first), vec![26_000]);
     h.advance(10);
     let (_, _, second) = h.open_polling();
-    assert_eq!(alarms(&second), vec![], "a later deadline keeps the alarm");
+    assert_eq!(
+        alarms(&second),
+        Vec::<u64>::new(),
+        "a later deadline keeps the alarm"
+    );
     let (_, third) = h.open_ws();
-    assert_eq!(alarms(&third), vec![]);
+    assert_eq!(alarms(&third), Vec::<u64>::new());
 
     // After a restart, the driver tells the engine which alarm is set.
     let mut engine = Engine::new(EngineConfig::default());
     engine.set_known_alarm(1_000, Some(10_000));
     let (_, actions) = engine.open(1_000, Transport::Polling, None, &[1; SID_RANDOM_BYTES]);
-    assert_eq!(alarms(&actions), vec![]);
+    assert_eq!(alarms(&actions), Vec::<u64>::new());
     engine.set_known_alarm(1_000, Some(30_000));
     let (_, actions) = engine.open(1_000, Transport::Polling, None, &[2; SID_RANDOM_BYTES]);
     assert_eq!(alarms(&actions), vec![26_000]);
@@ -507,14 +509,14 @@ fn a_get_is_held_until_a_send_is_flushed() {
     let (sid, _, _) = h.open_polling();
     let (get, actions) = h.poll(&sid);
     assert_eq!(actions, vec![]);
-    assert!(!h.engine.needs_flush());
+    assert!(!h.server.needs_flush());
 
-    let actions = h.engine.send(h.now, &sid, Data::Text("hello".into()));
+    let actions = h.server.send(h.now, &sid, Data::Text("hello".into()));
     assert_eq!(actions, vec![], "polling packets wait for flush()");
-    assert!(h.engine.needs_flush());
-    assert_eq!(h.engine.flush(h.now), vec![payload(get, "4hello")]);
-    assert!(!h.engine.needs_flush());
-    assert_eq!(h.engine.flush(h.now), vec![]);
+    assert!(h.server.needs_flush());
+    assert_eq!(h.server.flush(h.now), vec![payload(get, "4hello")]);
+    assert!(!h.server.needs_flush());
+    assert_eq!(h.server.flush(h.now), vec![]);
 }
 
 #[test]
@@ -522,13 +524,13 @@ fn several_sends_are_answered_in_one_payload() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
     let (get, _) = h.poll(&sid);
-    h.engine.send(h.now, &sid, Data::Text("a".into()));
-    h.engine.send(h.now, &sid, Data::Binary(vec![1, 2, 3, 4]));
-    h.engine.send(h.now, &sid, Data::Text("héllo €".into()));
-    h.engine.send(h.now, &sid, Data::Text(String::new()));
-    h.engine.send(h.now, &sid, Data::Binary(vec![]));
+    h.server.send(h.now, &sid, Data::Text("a".into()));
+    h.server.send(h.now, &sid, Data::Binary(vec![1, 2, 3, 4]));
+    h.server.send(h.now, &sid, Data::Text("héllo €".into()));
+    h.server.send(h.now, &sid, Data::Text(String::new()));
+    h.server.send(h.now, &sid, Data::Binary(vec![]));
     assert_eq!(
-        h.engine.flush(h.now),
+        h.server.flush(h.now),
         vec![payload(get, "4a\x1ebAQIDBA==\x1e4héllo €\x1e4\x1eb")]
     );
 }
@@ -537,9 +539,9 @@ fn several_sends_are_answered_in_one_payload() {
 fn a_get_is_answered_at_once_when_packets_are_waiting() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
-    h.engine.send(h.now, &sid, Data::Text("one".into()));
-    h.engine.send(h.now, &sid, Data::Text("two".into()));
-    assert!(!h.engine.needs_flush(), "no GET is held");
+    h.server.send(h.now, &sid, Data::Text("one".into()));
+    h.server.send(h.now, &sid, Data::Text("two".into()));
+    assert!(!h.server.needs_flush(), "no GET is held");
     let (get, actions) = h.poll(&sid);
     assert_eq!(actions, vec![payload(get, "4one\x1e4two")]);
     // The buffer is empty again: the next GET waits.
@@ -565,7 +567,7 @@ fn a_post_delivers_its_packets_in_order() {
             ok(post),
         ]
     );
-    assert!(h.engine.has_session(&sid));
+    assert!(h.server.has_session(&sid));
 }
 
 #[test]
@@ -596,7 +598,7 @@ fn a_post_larger_than_max_payload_closes_the_session() {
             closed(&sid, CloseReason::TransportError),
         ]
     );
-    assert!(!h.engine.has_session(&sid));
+    assert!(!h.server.has_session(&sid));
     assert_eq!(h.classify_poll(&sid), Err(RequestError::UnknownSid));
 }
 
@@ -606,7 +608,7 @@ fn a_binary_post_is_refused_and_closes_the_session() {
     let (sid, _, _) = h.open_polling();
     let (get, _) = h.poll(&sid);
     let req = h.req();
-    let actions = h.engine.post(
+    let actions = h.server.post(
         h.now,
         &sid,
         req,
@@ -621,12 +623,12 @@ fn a_binary_post_is_refused_and_closes_the_session() {
             closed(&sid, CloseReason::TransportError),
         ]
     );
-    assert!(!h.engine.has_session(&sid));
+    assert!(!h.server.has_session(&sid));
     // Text is read whatever else the type says.
     let (sid, _, _) = h.open_polling();
     let req = h.req();
     let actions = h
-        .engine
+        .server
         .post(h.now, &sid, req, Some("text/plain;charset=UTF-8"), b"4hi");
     assert_eq!(actions, vec![message(&sid, "hi"), ok(req)]);
 }
@@ -644,7 +646,7 @@ fn a_post_that_is_not_utf8_is_read_with_replacement_characters() {
             ok(req)
         ]
     );
-    assert!(h.engine.has_session(&sid));
+    assert!(h.server.has_session(&sid));
 }
 
 #[test]
@@ -671,7 +673,7 @@ fn malformed_posts_close_the_session_with_a_parse_error() {
             ],
             "body {body:?}"
         );
-        assert!(!h.engine.has_session(&sid));
+        assert!(!h.server.has_session(&sid));
     }
 }
 
@@ -706,7 +708,7 @@ fn two_concurrent_gets_close_the_session() {
         vec![(sid.clone(), CloseReason::TransportError)]
     );
     assert_eq!(actions.len(), 3);
-    assert!(!h.engine.has_session(&sid));
+    assert!(!h.server.has_session(&sid));
     let (third, actions) = h.poll(&sid);
     assert_eq!(actions, vec![json_error(third, RequestError::UnknownSid)]);
 }
@@ -767,7 +769,7 @@ fn noop_open_and_upgrade_packets_over_polling_are_ignored() {
     let (sid, _, _) = h.open_polling();
     let (post, actions) = h.post(&sid, b"6\x1e0\x1e5\x1e6x");
     assert_eq!(actions, vec![ok(post)]);
-    assert_eq!(h.engine.transport_of(&sid), Some(Transport::Polling));
+    assert_eq!(h.server.transport_of(&sid), Some(Transport::Polling));
 }
 
 #[test]
@@ -777,13 +779,13 @@ fn requests_for_unknown_sessions_get_unknown_sid() {
     assert_eq!(actions, vec![json_error(get, RequestError::UnknownSid)]);
     let (post, actions) = h.post("nope", b"4x");
     assert_eq!(actions, vec![json_error(post, RequestError::UnknownSid)]);
-    assert_eq!(h.engine.send(h.now, "nope", Data::Text("x".into())), vec![]);
+    assert_eq!(h.server.send(h.now, "nope", Data::Text("x".into())), vec![]);
     assert_eq!(
-        h.engine.begin_upgrade(h.now, "nope"),
+        h.server.begin_upgrade(h.now, "nope"),
         Err(RequestError::UnknownSid)
     );
-    assert_eq!(h.engine.close(h.now, "nope"), vec![]);
-    assert_eq!(h.engine.ws_closed(h.now, "nope", false), vec![]);
+    assert_eq!(h.server.close(h.now, "nope"), vec![]);
+    assert_eq!(h.server.ws_closed(h.now, "nope", false), vec![]);
     assert_eq!(
         h.ws_text("nope", "4x"),
         vec![ws_close("nope", 1000, "unknown session")]
@@ -842,7 +844,7 @@ fn polling_ping_is_buffered_without_a_held_get() {
     h.now += INTERVAL;
     let actions = h.tick();
     assert_eq!(without_alarms(&actions), vec![]);
-    h.engine.send(h.now, &sid, Data::Text("after".into()));
+    h.server.send(h.now, &sid, Data::Text("after".into()));
     let (get, actions) = h.poll(&sid);
     assert_eq!(actions, vec![payload(get, "2\x1e4after")]);
 }
@@ -871,8 +873,8 @@ fn websocket_ping_is_sent_and_persisted() {
     // No second ping while one is outstanding.
     h.advance(TIMEOUT - 1);
     let actions = h.tick();
-    assert_eq!(ws_texts(&actions, &sid), Vec::<String>::new());
-    assert!(h.engine.has_session(&sid));
+    assert_eq!(texts_to(&actions, &sid), Vec::<String>::new());
+    assert!(h.server.has_session(&sid));
 }
 
 #[test]
@@ -902,7 +904,7 @@ fn websocket_pong_clears_the_deadline_and_reschedules_the_ping() {
     h.now = pinged_at + TIMEOUT;
     let actions = h.tick();
     assert!(closes(&actions).is_empty());
-    assert!(h.engine.has_session(&sid));
+    assert!(h.server.has_session(&sid));
 
     h.now = pong_at + INTERVAL - slack - 1;
     let actions = h.tick();
@@ -914,7 +916,7 @@ fn websocket_pong_clears_the_deadline_and_reschedules_the_ping() {
     );
     h.now = pong_at + INTERVAL - slack;
     let actions = h.tick();
-    assert_eq!(ws_texts(&actions, &sid), vec!["2".to_owned()]);
+    assert_eq!(texts_to(&actions, &sid), vec!["2".to_owned()]);
 }
 
 #[test]
@@ -963,7 +965,7 @@ fn missing_pong_closes_a_polling_session_at_the_deadline() {
         actions,
         vec![payload(get, "1"), closed(&sid, CloseReason::PingTimeout)]
     );
-    assert_eq!(h.engine.clients_count(), 0);
+    assert_eq!(h.server.clients_count(), 0);
     assert_eq!(h.classify_poll(&sid), Err(RequestError::UnknownSid));
 }
 
@@ -983,7 +985,7 @@ fn missing_pong_closes_a_websocket_session_at_the_deadline() {
             closed(&sid, CloseReason::PingTimeout),
         ]
     );
-    assert!(!h.engine.has_session(&sid));
+    assert!(!h.server.has_session(&sid));
 }
 
 #[test]
@@ -1000,7 +1002,7 @@ fn an_unanswered_ping_waits_for_its_deadline_when_the_timeout_outlasts_the_inter
     h.advance(1_000);
     let pinged_at = h.now;
     let actions = h.tick();
-    assert_eq!(ws_texts(&actions, &sid), vec!["2".to_owned()]);
+    assert_eq!(texts_to(&actions, &sid), vec!["2".to_owned()]);
     assert_eq!(alarms(&actions), vec![pinged_at + 2_000]);
     // A tick in between (another session's deadline) keeps the deadline.
     h.advance(1_200);
@@ -1032,7 +1034,7 @@ fn overdue_polling_session_is_closed_by_a_late_get() {
             json_error(get, RequestError::UnknownSid),
         ]
     );
-    assert!(!h.engine.has_session(&sid));
+    assert!(!h.server.has_session(&sid));
     // The alarm finds nothing more to do.
     assert_eq!(h.tick(), vec![]);
 }
@@ -1096,7 +1098,7 @@ fn an_upgrade_of_an_overdue_session_is_refused_and_the_close_still_reported() {
     h.advance(TIMEOUT);
 
     assert_eq!(
-        h.engine.begin_upgrade(h.now, &sid),
+        h.server.begin_upgrade(h.now, &sid),
         Err(RequestError::UnknownSid)
     );
     // The session's end reaches the driver (and its held GET is answered).
@@ -1115,17 +1117,17 @@ fn one_alarm_serves_every_session() {
     let (c, _, _) = h.open_polling();
     h.advance(INTERVAL);
     let actions = h.tick();
-    assert_eq!(ws_texts(&actions, &a), vec!["2".to_owned()]);
-    assert_eq!(ws_texts(&actions, &b), vec!["2".to_owned()]);
+    assert_eq!(texts_to(&actions, &a), vec!["2".to_owned()]);
+    assert_eq!(texts_to(&actions, &b), vec!["2".to_owned()]);
     assert_eq!(alarms(&actions), vec![h.now + TIMEOUT]);
     let alarm = h.now + TIMEOUT;
 
     // Pongs move every next ping later than the alarm: no new alarm.
     h.advance(14_000);
-    assert_eq!(alarms(&h.ws_text(&a, "3")), vec![]);
-    assert_eq!(alarms(&h.ws_text(&b, "3")), vec![]);
+    assert_eq!(alarms(&h.ws_text(&a, "3")), Vec::<u64>::new());
+    assert_eq!(alarms(&h.ws_text(&b, "3")), Vec::<u64>::new());
     let (_, actions) = h.post(&c, b"3");
-    assert_eq!(alarms(&actions), vec![]);
+    assert_eq!(alarms(&actions), Vec::<u64>::new());
     let pongs_at = h.now;
 
     // The alarm fires: nothing is due, one alarm for the next pings.
@@ -1137,7 +1139,7 @@ fn one_alarm_serves_every_session() {
             at: pongs_at + INTERVAL
         }]
     );
-    assert_eq!(h.engine.clients_count(), 3);
+    assert_eq!(h.server.clients_count(), 3);
 }
 
 #[test]
@@ -1147,12 +1149,12 @@ fn sessions_opened_close_together_share_one_ping_tick() {
     h.advance(10);
     let (b, second) = h.open_ws();
     assert_eq!(alarms(&first).len(), 1);
-    assert_eq!(alarms(&second), vec![]);
+    assert_eq!(alarms(&second), Vec::<u64>::new());
 
     h.now = alarms(&first)[0];
     let actions = h.tick();
-    assert_eq!(ws_texts(&actions, &a), vec!["2".to_owned()]);
-    assert_eq!(ws_texts(&actions, &b), vec!["2".to_owned()]);
+    assert_eq!(texts_to(&actions, &a), vec!["2".to_owned()]);
+    assert_eq!(texts_to(&actions, &b), vec!["2".to_owned()]);
     assert_eq!(alarms(&actions), vec![h.now + TIMEOUT]);
     // Both now share the same deadline.
     let persisted: Vec<_> = actions
@@ -1177,14 +1179,14 @@ fn tick_sets_the_alarm_to_the_earliest_deadline() {
 
     h.now = t0 + INTERVAL;
     let actions = h.tick();
-    assert_eq!(ws_texts(&actions, &a), vec!["2".to_owned()]);
-    assert_eq!(ws_texts(&actions, &b), Vec::<String>::new());
+    assert_eq!(texts_to(&actions, &a), vec!["2".to_owned()]);
+    assert_eq!(texts_to(&actions, &b), Vec::<String>::new());
     // B's ping (t0+slack+1+interval) is before A's pong deadline (t0+interval+timeout).
     assert_eq!(alarms(&actions), vec![t0 + slack + 1 + INTERVAL]);
 
     h.now = t0 + slack + 1 + INTERVAL;
     let actions = h.tick();
-    assert_eq!(ws_texts(&actions, &b), vec!["2".to_owned()]);
+    assert_eq!(texts_to(&actions, &b), vec!["2".to_owned()]);
     assert_eq!(alarms(&actions), vec![t0 + INTERVAL + TIMEOUT]);
 }
 
@@ -1193,7 +1195,7 @@ fn tick_without_sessions_sets_no_alarm() {
     let mut h = Harness::default_config();
     assert_eq!(h.tick(), vec![]);
     let (sid, _) = h.open_ws();
-    h.engine.close(h.now, &sid);
+    h.server.close(h.now, &sid);
     h.advance(INTERVAL);
     assert_eq!(h.tick(), vec![]);
 }
@@ -1202,7 +1204,7 @@ fn tick_without_sessions_sets_no_alarm() {
 fn an_upgrade_deadline_brings_the_alarm_forward() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
-    let actions = h.engine.begin_upgrade(h.now, &sid).unwrap();
+    let actions = h.server.begin_upgrade(h.now, &sid).unwrap();
     assert_eq!(actions, vec![Action::SetAlarm { at: h.now + 10_000 }]);
 
     let mut h = Harness::new(EngineConfig {
@@ -1210,7 +1212,7 @@ fn an_upgrade_deadline_brings_the_alarm_forward() {
         ..EngineConfig::default()
     });
     let (sid, _, _) = h.open_polling();
-    assert_eq!(h.engine.begin_upgrade(h.now, &sid).unwrap(), vec![]);
+    assert_eq!(h.server.begin_upgrade(h.now, &sid).unwrap(), vec![]);
 }
 
 // ---------------------------------------------------------------------------
@@ -1224,8 +1226,8 @@ fn polling_upgrades_to_websocket() {
     let (sid, _, _) = h.open_polling();
     let (get, _) = h.poll(&sid);
     assert_eq!(h.classify_upgrade(&sid), Ok(Route::Upgrade(sid.clone())));
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
-    assert_eq!(h.engine.transport_of(&sid), Some(Transport::Polling));
+    h.server.begin_upgrade(h.now, &sid).unwrap();
+    assert_eq!(h.server.transport_of(&sid), Some(Transport::Polling));
 
     let actions = h.ws_text(&sid, "2probe");
     assert_eq!(
@@ -1240,9 +1242,9 @@ fn polling_upgrades_to_websocket() {
     assert_eq!(without_alarms(&h.tick()), vec![payload(get, "6")]);
 
     // Messages sent once polling has paused wait for the new transport.
-    assert_eq!(h.engine.send(h.now, &sid, Data::Text("a".into())), vec![]);
-    assert_eq!(h.engine.send(h.now, &sid, Data::Binary(vec![1, 2])), vec![]);
-    assert_eq!(h.engine.flush(h.now), vec![]);
+    assert_eq!(h.server.send(h.now, &sid, Data::Text("a".into())), vec![]);
+    assert_eq!(h.server.send(h.now, &sid, Data::Binary(vec![1, 2])), vec![]);
+    assert_eq!(h.server.flush(h.now), vec![]);
 
     h.advance(50);
     let actions = h.ws_text(&sid, "5");
@@ -1261,7 +1263,7 @@ fn polling_upgrades_to_websocket() {
             }),
         ]
     );
-    assert_eq!(h.engine.transport_of(&sid), Some(Transport::WebSocket));
+    assert_eq!(h.server.transport_of(&sid), Some(Transport::WebSocket));
 
     // Polling is over, and so are upgrades.
     assert_eq!(h.classify_poll(&sid), Err(RequestError::BadRequest));
@@ -1270,21 +1272,21 @@ fn polling_upgrades_to_websocket() {
         Ok(Route::CloseAtOnce(sid.clone()))
     );
     assert_eq!(
-        h.engine.begin_upgrade(h.now, &sid),
+        h.server.begin_upgrade(h.now, &sid),
         Err(RequestError::BadRequest)
     );
 
     // The WebSocket now carries everything.
     assert_eq!(
-        h.engine.send(h.now, &sid, Data::Text("now".into())),
+        h.server.send(h.now, &sid, Data::Text("now".into())),
         vec![ws_text_frame(&sid, "4now")]
     );
     assert_eq!(h.ws_text(&sid, "4up"), vec![message(&sid, "up")]);
     h.now = opened_at + INTERVAL;
     let actions = h.tick();
-    assert_eq!(ws_texts(&actions, &sid), vec!["2".to_owned()]);
+    assert_eq!(texts_to(&actions, &sid), vec!["2".to_owned()]);
     assert_eq!(
-        h.engine.ws_closed(h.now, &sid, false),
+        h.server.ws_closed(h.now, &sid, false),
         vec![closed(&sid, CloseReason::TransportClose)]
     );
 }
@@ -1293,7 +1295,7 @@ fn polling_upgrades_to_websocket() {
 fn a_get_during_the_upgrade_is_answered_with_a_noop_a_little_later() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.server.begin_upgrade(h.now, &sid).unwrap();
     h.ws_text(&sid, "2probe");
     // No GET was held at the probe: the noop due then is dropped.
     h.advance(UPGRADE_NOOP_DELAY);
@@ -1304,7 +1306,7 @@ fn a_get_during_the_upgrade_is_answered_with_a_noop_a_little_later() {
     h.advance(UPGRADE_NOOP_DELAY);
     assert_eq!(without_alarms(&h.tick()), vec![payload(get, "6")]);
     // With packets waiting, the GET carries them at once instead.
-    h.engine.send(h.now, &sid, Data::Text("x".into()));
+    h.server.send(h.now, &sid, Data::Text("x".into()));
     let (get, actions) = h.poll(&sid);
     assert_eq!(actions, vec![payload(get, "4x")]);
 }
@@ -1314,7 +1316,7 @@ fn packets_sent_during_the_upgrade_go_over_the_held_get() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
     let (get, _) = h.poll(&sid);
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.server.begin_upgrade(h.now, &sid).unwrap();
     h.ws_text(&sid, "2probe");
     h.advance(UPGRADE_NOOP_DELAY / 2);
     // Like the reference server, polling keeps working until the noop.
@@ -1330,8 +1332,8 @@ fn packets_sent_during_the_upgrade_go_over_the_held_get() {
         answers(&actions, get).is_empty(),
         "the GET was answered once"
     );
-    assert!(ws_texts(&actions, &sid).is_empty(), "nothing is sent twice");
-    assert_eq!(h.engine.transport_of(&sid), Some(Transport::WebSocket));
+    assert!(texts_to(&actions, &sid).is_empty(), "nothing is sent twice");
+    assert_eq!(h.server.transport_of(&sid), Some(Transport::WebSocket));
 }
 
 #[test]
@@ -1339,9 +1341,9 @@ fn the_upgrade_packet_answers_a_get_still_held() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
     let (get, _) = h.poll(&sid);
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.server.begin_upgrade(h.now, &sid).unwrap();
     // Sent but not flushed yet: the GET is still held when the probe arrives.
-    h.engine.send(h.now, &sid, Data::Text("x".into()));
+    h.server.send(h.now, &sid, Data::Text("x".into()));
     assert_eq!(
         without_alarms(&h.ws_text(&sid, "2probe")),
         vec![ws_text_frame(&sid, "3probe")]
@@ -1351,43 +1353,43 @@ fn the_upgrade_packet_answers_a_get_still_held() {
         without_alarms(&actions)[..2],
         [payload(get, "6"), ws_text_frame(&sid, "4x")]
     );
-    assert_eq!(h.engine.flush(h.now), vec![], "nothing is sent twice");
+    assert_eq!(h.server.flush(h.now), vec![], "nothing is sent twice");
 }
 
 #[test]
 fn a_second_upgrade_attempt_is_refused() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.server.begin_upgrade(h.now, &sid).unwrap();
     assert_eq!(
-        h.engine.begin_upgrade(h.now, &sid),
+        h.server.begin_upgrade(h.now, &sid),
         Err(RequestError::BadRequest)
     );
     h.ws_text(&sid, "2probe");
     assert_eq!(
-        h.engine.begin_upgrade(h.now, &sid),
+        h.server.begin_upgrade(h.now, &sid),
         Err(RequestError::BadRequest)
     );
     h.ws_text(&sid, "5");
     assert_eq!(
-        h.engine.begin_upgrade(h.now, &sid),
+        h.server.begin_upgrade(h.now, &sid),
         Err(RequestError::BadRequest)
     );
     let (ws, _) = h.open_ws();
     assert_eq!(
-        h.engine.begin_upgrade(h.now, &ws),
+        h.server.begin_upgrade(h.now, &ws),
         Err(RequestError::BadRequest)
     );
 }
 
 /// Checks that `sid` is a working polling session that may upgrade again.
 fn assert_still_polling(h: &mut Harness, sid: &str) {
-    assert_eq!(h.engine.transport_of(sid), Some(Transport::Polling));
+    assert_eq!(h.server.transport_of(sid), Some(Transport::Polling));
     assert_eq!(h.classify_upgrade(sid), Ok(Route::Upgrade(sid.to_owned())));
     let (get, actions) = h.poll(sid);
     assert_eq!(actions, vec![], "the GET is held again, no noop");
-    h.engine.send(h.now, sid, Data::Text("still".into()));
-    assert_eq!(h.engine.flush(h.now), vec![payload(get, "4still")]);
+    h.server.send(h.now, sid, Data::Text("still".into()));
+    assert_eq!(h.server.flush(h.now), vec![payload(get, "4still")]);
     let (post, actions) = h.post(sid, b"4here");
     assert_eq!(actions, vec![message(sid, "here"), ok(post)]);
 }
@@ -1398,7 +1400,7 @@ fn an_unexpected_packet_on_the_probe_drops_only_the_probe() {
     for frame in ["4hello", "5", "2", "2probex", "3probe", "1", "6", "0"] {
         let mut h = Harness::default_config();
         let (sid, _, _) = h.open_polling();
-        h.engine.begin_upgrade(h.now, &sid).unwrap();
+        h.server.begin_upgrade(h.now, &sid).unwrap();
         assert_eq!(
             h.ws_text(&sid, frame),
             vec![ws_close(&sid, 1002, "invalid upgrade")],
@@ -1410,7 +1412,7 @@ fn an_unexpected_packet_on_the_probe_drops_only_the_probe() {
     for frame in ["2probe", "4hello", "3", "1", "6"] {
         let mut h = Harness::default_config();
         let (sid, _, _) = h.open_polling();
-        h.engine.begin_upgrade(h.now, &sid).unwrap();
+        h.server.begin_upgrade(h.now, &sid).unwrap();
         h.ws_text(&sid, "2probe");
         assert_eq!(
             h.ws_text(&sid, frame),
@@ -1422,7 +1424,7 @@ fn an_unexpected_packet_on_the_probe_drops_only_the_probe() {
     // A binary frame.
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.server.begin_upgrade(h.now, &sid).unwrap();
     assert_eq!(
         h.ws_binary(&sid, &[5]),
         vec![ws_close(&sid, 1002, "invalid upgrade")]
@@ -1437,21 +1439,21 @@ fn a_malformed_or_oversized_probe_frame_drops_only_the_probe() {
         ..EngineConfig::default()
     });
     let (sid, _, _) = h.open_polling();
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.server.begin_upgrade(h.now, &sid).unwrap();
     assert_eq!(
         h.ws_text(&sid, "abc"),
         vec![ws_close(&sid, 1002, "parse error")]
     );
     assert_still_polling(&mut h, &sid);
 
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.server.begin_upgrade(h.now, &sid).unwrap();
     assert_eq!(
         h.ws_text(&sid, "2probe-too-long"),
         vec![ws_close(&sid, 1009, "message too big")]
     );
     assert_still_polling(&mut h, &sid);
 
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.server.begin_upgrade(h.now, &sid).unwrap();
     assert_eq!(
         h.ws_binary(&sid, &[0; 9]),
         vec![ws_close(&sid, 1009, "message too big")]
@@ -1464,7 +1466,7 @@ fn an_upgrade_that_takes_too_long_drops_the_probe() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
     let started = h.now;
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.server.begin_upgrade(h.now, &sid).unwrap();
     h.ws_text(&sid, "2probe");
 
     h.now = started + 10_000 - 1;
@@ -1493,7 +1495,7 @@ fn an_upgrade_that_takes_too_long_drops_the_probe() {
         h.ws_text(&sid, "5"),
         vec![ws_close(&sid, 1002, "invalid upgrade")]
     );
-    assert_eq!(h.engine.transport_of(&sid), Some(Transport::Polling));
+    assert_eq!(h.server.transport_of(&sid), Some(Transport::Polling));
 }
 
 #[test]
@@ -1501,16 +1503,16 @@ fn a_closed_probe_keeps_the_polling_session() {
     for error in [false, true] {
         let mut h = Harness::default_config();
         let (sid, _, _) = h.open_polling();
-        h.engine.begin_upgrade(h.now, &sid).unwrap();
+        h.server.begin_upgrade(h.now, &sid).unwrap();
         h.ws_text(&sid, "2probe");
-        assert_eq!(h.engine.ws_closed(h.now, &sid, error), vec![]);
-        assert!(h.engine.has_session(&sid));
+        assert_eq!(h.server.ws_closed(h.now, &sid, error), vec![]);
+        assert!(h.server.has_session(&sid));
         assert_still_polling(&mut h, &sid);
     }
     // A WebSocket closing on a polling session that is not upgrading.
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
-    assert_eq!(h.engine.ws_closed(h.now, &sid, true), vec![]);
+    assert_eq!(h.server.ws_closed(h.now, &sid, true), vec![]);
     assert_still_polling(&mut h, &sid);
 }
 
@@ -1530,9 +1532,9 @@ fn closing_a_session_during_its_upgrade_closes_the_probe() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
     let (get, _) = h.poll(&sid);
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.server.begin_upgrade(h.now, &sid).unwrap();
     assert_eq!(
-        h.engine.close(h.now, &sid),
+        h.server.close(h.now, &sid),
         vec![
             payload(get, "1"),
             ws_close(&sid, 1000, ""),
@@ -1550,7 +1552,7 @@ fn closing_a_session_during_its_upgrade_closes_the_probe() {
 fn a_close_packet_by_post_during_the_upgrade_closes_the_probe() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.server.begin_upgrade(h.now, &sid).unwrap();
     h.ws_text(&sid, "2probe");
     let (post, actions) = h.post(&sid, b"1");
     assert_eq!(
@@ -1571,7 +1573,7 @@ fn a_ping_timeout_during_the_upgrade_closes_the_probe() {
     h.tick();
     let (get, actions) = h.poll(&sid);
     assert_eq!(actions, vec![payload(get, "2")]);
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.server.begin_upgrade(h.now, &sid).unwrap();
     h.advance(TIMEOUT);
     let actions = h.tick();
     assert_eq!(
@@ -1588,7 +1590,7 @@ fn pings_queued_during_the_upgrade_go_out_on_the_websocket() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
     h.advance(INTERVAL - 1_000);
-    h.engine.begin_upgrade(h.now, &sid).unwrap();
+    h.server.begin_upgrade(h.now, &sid).unwrap();
     h.ws_text(&sid, "2probe");
     h.advance(1_000);
     let actions = h.tick();
@@ -1598,7 +1600,7 @@ fn pings_queued_during_the_upgrade_go_out_on_the_websocket() {
         "the ping waits in the buffer"
     );
     let actions = h.ws_text(&sid, "5");
-    assert_eq!(ws_texts(&actions, &sid), vec!["2".to_owned()]);
+    assert_eq!(texts_to(&actions, &sid), vec!["2".to_owned()]);
     assert_eq!(
         actions.last(),
         Some(&Action::Persist(Snapshot {
@@ -1607,7 +1609,7 @@ fn pings_queued_during_the_upgrade_go_out_on_the_websocket() {
             pong_deadline: Some(h.now + TIMEOUT),
         }))
     );
-    assert_eq!(alarms(&h.ws_text(&sid, "3")), vec![]);
+    assert_eq!(alarms(&h.ws_text(&sid, "3")), Vec::<u64>::new());
 }
 
 // ---------------------------------------------------------------------------
@@ -1637,17 +1639,17 @@ fn websocket_messages_both_ways() {
         }]
     );
     assert_eq!(
-        h.engine.send(h.now, &sid, Data::Text("hi".into())),
+        h.server.send(h.now, &sid, Data::Text("hi".into())),
         vec![ws_text_frame(&sid, "4hi")]
     );
     assert_eq!(
-        h.engine.send(h.now, &sid, Data::Binary(vec![9, 8])),
+        h.server.send(h.now, &sid, Data::Binary(vec![9, 8])),
         vec![Action::WsSend {
             sid: sid.clone(),
             frame: Frame::Binary(vec![9, 8]),
         }]
     );
-    assert!(!h.engine.needs_flush());
+    assert!(!h.server.needs_flush());
 }
 
 #[test]
@@ -1657,7 +1659,7 @@ fn websocket_ignores_noop_open_and_upgrade_packets() {
     for frame in ["6", "0", "5", "6probe"] {
         assert_eq!(h.ws_text(&sid, frame), vec![], "frame {frame:?}");
     }
-    assert!(h.engine.has_session(&sid));
+    assert!(h.server.has_session(&sid));
 }
 
 #[test]
@@ -1673,7 +1675,7 @@ fn an_invalid_websocket_frame_is_a_parse_error() {
             ],
             "frame {frame:?}"
         );
-        assert!(!h.engine.has_session(&sid));
+        assert!(!h.server.has_session(&sid));
     }
 }
 
@@ -1717,9 +1719,9 @@ fn a_websocket_close_packet_closes_the_session() {
             closed(&sid, CloseReason::TransportClose),
         ]
     );
-    assert!(!h.engine.has_session(&sid));
+    assert!(!h.server.has_session(&sid));
     // The socket's own close event afterwards changes nothing.
-    assert_eq!(h.engine.ws_closed(h.now, &sid, false), vec![]);
+    assert_eq!(h.server.ws_closed(h.now, &sid, false), vec![]);
 }
 
 #[test]
@@ -1742,16 +1744,16 @@ fn a_closed_websocket_ends_its_session() {
     let mut h = Harness::default_config();
     let (sid, _) = h.open_ws();
     assert_eq!(
-        h.engine.ws_closed(h.now, &sid, false),
+        h.server.ws_closed(h.now, &sid, false),
         vec![closed(&sid, CloseReason::TransportClose)]
     );
-    assert!(!h.engine.has_session(&sid));
+    assert!(!h.server.has_session(&sid));
     let (sid, _) = h.open_ws();
     assert_eq!(
-        h.engine.ws_closed(h.now, &sid, true),
+        h.server.ws_closed(h.now, &sid, true),
         vec![closed(&sid, CloseReason::TransportError)]
     );
-    assert_eq!(h.engine.ws_closed(h.now, &sid, true), vec![]);
+    assert_eq!(h.server.ws_closed(h.now, &sid, true), vec![]);
 }
 
 #[test]
@@ -1779,38 +1781,27 @@ fn sessions_are_isolated_from_each_other() {
         h.ws_binary(&a, &[1]),
         h.ws_text(&a, "3"),
         h.ws_text(&a, "6"),
-        h.engine.send(h.now, &a, Data::Text("to a".into())),
+        h.server.send(h.now, &a, Data::Text("to a".into())),
         h.ws_text(&a, "abc"),
     ] {
         only_a(&actions);
         assert!(!actions.iter().any(|x| matches!(x, Action::Respond { .. })));
     }
-    assert!(!h.engine.has_session(&a));
-    assert!(h.engine.has_session(&b));
-    assert!(h.engine.has_session(&c));
-    assert_eq!(h.engine.flush(h.now), vec![], "C's GET was not touched");
+    assert!(!h.server.has_session(&a));
+    assert!(h.server.has_session(&b));
+    assert!(h.server.has_session(&c));
+    assert_eq!(h.server.flush(h.now), vec![], "C's GET was not touched");
 
     assert_eq!(h.ws_text(&b, "4y"), vec![message(&b, "y")]);
     let (post, actions) = h.post(&c, b"4z");
     assert_eq!(actions, vec![message(&c, "z"), ok(post)]);
-    h.engine.send(h.now, &c, Data::Text("for c".into()));
-    assert_eq!(h.engine.flush(h.now), vec![payload(get_c, "4for c")]);
+    h.server.send(h.now, &c, Data::Text("for c".into()));
+    assert_eq!(h.server.flush(h.now), vec![payload(get_c, "4for c")]);
 }
 
 // ---------------------------------------------------------------------------
 // restore()
 // ---------------------------------------------------------------------------
-
-fn snapshot_of(actions: &[Action]) -> Snapshot {
-    actions
-        .iter()
-        .rev()
-        .find_map(|a| match a {
-            Action::Persist(s) => Some(s.clone()),
-            _ => None,
-        })
-        .expect("a Persist action")
-}
 
 #[test]
 fn a_restored_websocket_session_keeps_pinging() {
@@ -1823,14 +1814,14 @@ fn a_restored_websocket_session_keeps_pinging() {
     let mut h = Harness::default_config();
     h.now = first.now + 5_000;
     let mut actions = Vec::new();
-    assert!(h.engine.restore(h.now, snapshot.clone(), &mut actions));
+    assert!(h.server.restore(h.now, snapshot.clone(), &mut actions));
     assert_eq!(
         actions,
         vec![Action::SetAlarm {
             at: snapshot.next_ping_at
         }]
     );
-    assert_eq!(h.engine.transport_of(&sid), Some(Transport::WebSocket));
+    assert_eq!(h.server.transport_of(&sid), Some(Transport::WebSocket));
 
     h.now = snapshot.next_ping_at;
     let actions = h.tick();
@@ -1863,7 +1854,7 @@ fn a_restored_session_with_an_outstanding_ping_still_expires() {
     };
     h.now = 49_999;
     let mut actions = Vec::new();
-    assert!(h.engine.restore(h.now, snapshot.clone(), &mut actions));
+    assert!(h.server.restore(h.now, snapshot.clone(), &mut actions));
     assert_eq!(actions, vec![Action::SetAlarm { at: 50_000 }]);
     h.now = 50_000;
     assert_eq!(
@@ -1885,7 +1876,7 @@ fn a_restored_session_with_an_outstanding_ping_accepts_the_pong() {
     };
     h.now = 45_000;
     let mut actions = Vec::new();
-    assert!(h.engine.restore(h.now, snapshot.clone(), &mut actions));
+    assert!(h.server.restore(h.now, snapshot.clone(), &mut actions));
     assert_eq!(
         h.ws_text(&snapshot.sid, "3"),
         vec![Action::Persist(Snapshot {
@@ -1909,7 +1900,7 @@ fn a_snapshot_past_its_pong_deadline_is_closed_at_once() {
         };
         h.now = 50_000 + late;
         let mut actions = Vec::new();
-        assert!(!h.engine.restore(h.now, snapshot.clone(), &mut actions));
+        assert!(!h.server.restore(h.now, snapshot.clone(), &mut actions));
         assert_eq!(
             actions,
             vec![
@@ -1917,8 +1908,8 @@ fn a_snapshot_past_its_pong_deadline_is_closed_at_once() {
                 closed(&snapshot.sid, CloseReason::PingTimeout),
             ]
         );
-        assert!(!h.engine.has_session(&snapshot.sid));
-        assert_eq!(h.engine.clients_count(), 0);
+        assert!(!h.server.has_session(&snapshot.sid));
+        assert_eq!(h.server.clients_count(), 0);
     }
 }
 
@@ -1932,10 +1923,10 @@ fn a_snapshot_whose_ping_is_overdue_is_pinged_by_the_next_tick() {
     };
     h.now = 90_000;
     let mut actions = Vec::new();
-    assert!(h.engine.restore(h.now, snapshot.clone(), &mut actions));
+    assert!(h.server.restore(h.now, snapshot.clone(), &mut actions));
     assert_eq!(actions, vec![Action::SetAlarm { at: 10_000 }]);
     let actions = h.tick();
-    assert_eq!(ws_texts(&actions, &snapshot.sid), vec!["2".to_owned()]);
+    assert_eq!(texts_to(&actions, &snapshot.sid), vec!["2".to_owned()]);
 }
 
 #[test]
@@ -1950,7 +1941,7 @@ fn restoring_a_live_session_changes_nothing() {
         next_ping_at: 0,
         pong_deadline: Some(0),
     };
-    assert!(h.engine.restore(h.now, stale, &mut actions));
+    assert!(h.server.restore(h.now, stale, &mut actions));
     assert_eq!(actions, vec![]);
     // The live state (outstanding ping due at now+timeout) is kept.
     h.advance(TIMEOUT - 1);
@@ -1971,15 +1962,15 @@ fn server_close_of_a_websocket_session() {
     let mut h = Harness::default_config();
     let (sid, _) = h.open_ws();
     assert_eq!(
-        h.engine.close(h.now, &sid),
+        h.server.close(h.now, &sid),
         vec![
             ws_close(&sid, 1000, ""),
             closed(&sid, CloseReason::ForcedClose),
         ]
     );
-    assert!(!h.engine.has_session(&sid));
-    assert_eq!(h.engine.close(h.now, &sid), vec![]);
-    assert_eq!(h.engine.send(h.now, &sid, Data::Text("x".into())), vec![]);
+    assert!(!h.server.has_session(&sid));
+    assert_eq!(h.server.close(h.now, &sid), vec![]);
+    assert_eq!(h.server.send(h.now, &sid, Data::Text("x".into())), vec![]);
 }
 
 #[test]
@@ -1988,7 +1979,7 @@ fn server_close_of_a_polling_session_answers_the_held_get() {
     let (sid, _, _) = h.open_polling();
     let (get, _) = h.poll(&sid);
     assert_eq!(
-        h.engine.close(h.now, &sid),
+        h.server.close(h.now, &sid),
         vec![payload(get, "1"), closed(&sid, CloseReason::ForcedClose)]
     );
     let (late, actions) = h.poll(&sid);
@@ -2000,16 +1991,16 @@ fn server_close_delivers_buffered_packets_before_the_close_packet() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
     let (get, _) = h.poll(&sid);
-    h.engine.send(h.now, &sid, Data::Text("1".into()));
-    h.engine.send(h.now, &sid, Data::Binary(vec![7]));
+    h.server.send(h.now, &sid, Data::Text("1".into()));
+    h.server.send(h.now, &sid, Data::Binary(vec![7]));
     assert_eq!(
-        h.engine.close(h.now, &sid),
+        h.server.close(h.now, &sid),
         vec![
             payload(get, "41\x1ebBw=="),
             closed(&sid, CloseReason::ForcedClose),
         ]
     );
-    assert_eq!(h.engine.flush(h.now), vec![]);
+    assert_eq!(h.server.flush(h.now), vec![]);
     // The close packet waits for the next GET, alone.
     let (next, actions) = h.poll(&sid);
     assert_eq!(actions, vec![payload(next, "1")]);
@@ -2020,10 +2011,10 @@ fn server_close_of_a_polling_session_without_a_held_get() {
     let mut h = Harness::default_config();
     let (sid, _, _) = h.open_polling();
     assert_eq!(
-        h.engine.close(h.now, &sid),
+        h.server.close(h.now, &sid),
         vec![closed(&sid, CloseReason::ForcedClose)]
     );
-    assert_eq!(h.engine.clients_count(), 0);
+    assert_eq!(h.server.clients_count(), 0);
     // The next GET learns of the close; the one after gets a 400.
     let (next, actions) = h.poll(&sid);
     assert_eq!(actions, vec![payload(next, "1")]);
@@ -2346,7 +2337,7 @@ fn odd_strings_and_bytes_never_panic_on_any_entry_point() {
         let bytes = odd_bytes(&mut rng);
         let (ws, _) = h.open_ws();
         let (polling, _, _) = h.open_polling();
-        let _ = h.engine.begin_upgrade(h.now, &polling);
+        let _ = h.server.begin_upgrade(h.now, &polling);
         for sid in [ws.as_str(), polling.as_str(), text.as_str()] {
             h.ws_text(sid, &text);
             h.ws_binary(sid, &bytes);
@@ -2355,16 +2346,16 @@ fn odd_strings_and_bytes_never_panic_on_any_entry_point() {
             h.poll(sid);
             let _ = h.classify(Method::Get, Some(&text), Some(&text), Some(sid), true);
             let _ = h.classify(Method::Post, Some("polling"), Some(&text), Some(sid), false);
-            h.engine.send(h.now, sid, Data::Text(text.clone()));
-            h.engine.flush(h.now);
+            h.server.send(h.now, sid, Data::Text(text.clone()));
+            h.server.flush(h.now);
         }
         h.advance(rng.below(10_000) as u64);
         h.tick();
-        h.engine.close(h.now, &ws);
-        h.engine.close(h.now, &polling);
-        assert!(!h.engine.has_session(&ws) && !h.engine.has_session(&polling));
+        h.server.close(h.now, &ws);
+        h.server.close(h.now, &polling);
+        assert!(!h.server.has_session(&ws) && !h.server.has_session(&polling));
     }
-    assert_eq!(h.engine.clients_count(), 0);
+    assert_eq!(h.server.clients_count(), 0);
 }
 
 #[test]

@@ -4,29 +4,13 @@
 //! the connect timeout and restored sessions. The reference behaviour is
 //! Node's `socket.io` 4.x (client.ts, socket.ts, namespace.ts).
 
-mod common;
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use common::*;
 use engineio_core::{
     Action as EngineAction, CloseReason, EngineConfig, Frame, RequestError, Snapshot, Transport,
 };
 use socketio_core::{Action, DisconnectReason, Emit, SocketConfig, MAX_PAYLOAD_DEPTH};
-
-const PLACEHOLDER_0: &str = r#"{"_placeholder":true,"num":0}"#;
-const PLACEHOLDER_1: &str = r#"{"_placeholder":true,"num":1}"#;
-
-fn snapshot_of(actions: &[Action]) -> Snapshot {
-    actions
-        .iter()
-        .rev()
-        .find_map(|a| match a {
-            Action::Engine(EngineAction::Persist(s)) => Some(s.clone()),
-            _ => None,
-        })
-        .expect("a Persist action")
-}
+use test_support::socket::*;
 
 // ---------------------------------------------------------------------------
 // Connection to a namespace

@@ -2,13 +2,11 @@
 //! Object writes so that its sockets survive eviction, and how a fresh server
 //! comes back from it.
 
-mod common;
-
-use common::*;
 use engineio_core::{Action as EngineAction, Snapshot};
 use socketio_core::{
     Action, DisconnectReason, Emit, RoomChanges, SocketServer, StoreOp, StoredSocket, ACK_BLOCK,
 };
+use test_support::socket::*;
 
 fn stores(actions: &[Action]) -> Vec<StoreOp> {
     actions
