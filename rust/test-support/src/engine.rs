@@ -10,6 +10,11 @@ pub use crate::actions::*;
 /// An engine driven by a fake clock.
 pub type Harness = crate::Harness<Engine>;
 
+/// The default `pingInterval`.
+pub const INTERVAL: u64 = 25_000;
+/// The default `pingTimeout`.
+pub const TIMEOUT: u64 = 20_000;
+
 impl crate::Harness<Engine> {
     /// An engine with `config`.
     pub fn new(config: EngineConfig) -> Self {
