@@ -2,33 +2,9 @@
 //! healthy connection next to it keeps working.
 
 use engineio_core::Transport;
+use fuzz_support::Rng;
 use socketio_core::{Action, Emit};
 use test_support::socket::*;
-
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-
-    fn bytes(&mut self, max: usize) -> Vec<u8> {
-        let len = self.below(max + 1);
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
 
 const PIECES: &[&str] = &[
     "0",
@@ -99,13 +75,20 @@ const ODD: &[&str] = &[
     "x",
 ];
 
+/// Up to `max` random bytes.
+fn some_bytes(rng: &mut Rng, max: usize) -> Vec<u8> {
+    let len = rng.below(max + 1);
+    rng.bytes(len)
+}
+
 fn random_frame(rng: &mut Rng) -> String {
     if rng.below(4) == 0 {
-        return rng.pick(ODD).to_owned();
+        return (*rng.pick(ODD)).to_owned();
     }
     let mut s = String::from("4");
     for _ in 0..rng.below(9) {
-        s.push_str(rng.pick(PIECES));
+        let piece = *rng.pick(PIECES);
+        s.push_str(piece);
     }
     s
 }
@@ -116,7 +99,7 @@ fn odd_input_never_panics_and_a_healthy_connection_keeps_working() {
     let mut ledger = Ledger::default();
     let (healthy, hid) = h.ws_socket("/");
     ledger.add(&hid, &healthy);
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut victim = h.open_ws();
     let (mut opened, mut events, mut accepts, mut closed) = (1, 0, 0, 0);
 
@@ -136,7 +119,7 @@ fn odd_input_never_panics_and_a_healthy_connection_keeps_working() {
         let polling = h.server.engine().transport_of(&victim) == Some(Transport::Polling);
         let actions = match rng.below(10) {
             0 | 1 => {
-                let bytes = rng.bytes(12);
+                let bytes = some_bytes(&mut rng, 12);
                 h.send_binary(&victim, &bytes)
             }
             2 if polling => {
@@ -147,8 +130,8 @@ fn odd_input_never_panics_and_a_healthy_connection_keeps_working() {
                         body.push(0x1e);
                     }
                     match rng.below(3) {
-                        0 => body.extend(b64(&rng.bytes(6)).into_bytes()),
-                        1 => body.extend(rng.bytes(6)),
+                        0 => body.extend(b64(&some_bytes(&mut rng, 6)).into_bytes()),
+                        1 => body.extend(some_bytes(&mut rng, 6)),
                         _ => body.extend(random_frame(&mut rng).into_bytes()),
                     }
                 }
