@@ -6,15 +6,15 @@ use wasm_bindgen::prelude::*;
 use crate::actions::to_js;
 use crate::{
     classified, error_object, now_ms, parse_options, parse_snapshot, parse_transport, random_bytes,
-    request_info,
+    request_info, Clock,
 };
 
 /// The Engine.IO server of one Durable Object.
 #[wasm_bindgen]
 pub struct EngineCore {
     engine: Engine,
-    /// The last time the driver passed, for the calls it passes none to.
-    now: u64,
+    /// The time of the runtime event being handled.
+    clock: Clock,
 }
 
 #[wasm_bindgen]
@@ -25,7 +25,7 @@ impl EngineCore {
         let (config, _) = parse_options(options)?;
         Ok(EngineCore {
             engine: Engine::new(config),
-            now: 0,
+            clock: Clock::default(),
         })
     }
 
@@ -59,7 +59,7 @@ impl EngineCore {
         req: Option<u32>,
         random: &[u8],
     ) -> Result<JsValue, JsError> {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         let bytes = random_bytes(random)?;
         let (_, actions) = self
             .engine
@@ -70,7 +70,7 @@ impl EngineCore {
     /// Brings back a WebSocket session from its snapshot (`{ sid, nextPingAt,
     /// pongDeadline }`); returns the actions (a close if it expired meanwhile).
     pub fn restore(&mut self, now: f64, snapshot: JsValue) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         let mut actions = Vec::new();
         if let Some(snap) = parse_snapshot(snapshot) {
             self.engine.restore(now, snap, &mut actions);
@@ -80,7 +80,7 @@ impl EngineCore {
 
     /// A long-polling GET of session `sid`, known to the driver as `req`.
     pub fn poll(&mut self, now: f64, sid: &str, req: u32) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         to_js(&self.engine.poll(now, sid, req))
     }
 
@@ -93,7 +93,7 @@ impl EngineCore {
         content_type: Option<String>,
         body: &[u8],
     ) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         to_js(
             &self
                 .engine
@@ -104,7 +104,7 @@ impl EngineCore {
     /// Starts an upgrade of `sid` to WebSocket: actions, or `{ error }`.
     #[wasm_bindgen(js_name = beginUpgrade)]
     pub fn begin_upgrade(&mut self, now: f64, sid: &str) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         match self.engine.begin_upgrade(now, sid) {
             Ok(actions) => to_js(&actions),
             Err(e) => error_object(e),
@@ -114,39 +114,39 @@ impl EngineCore {
     /// A text frame on the WebSocket of `sid`.
     #[wasm_bindgen(js_name = wsText)]
     pub fn ws_text(&mut self, now: f64, sid: &str, text: &str) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         to_js(&self.engine.ws_text(now, sid, text))
     }
 
     /// A binary frame on the WebSocket of `sid`.
     #[wasm_bindgen(js_name = wsBinary)]
     pub fn ws_binary(&mut self, now: f64, sid: &str, bytes: &[u8]) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         to_js(&self.engine.ws_binary(now, sid, bytes))
     }
 
     /// The WebSocket of `sid` closed (`error`: it failed).
     #[wasm_bindgen(js_name = wsClosed)]
     pub fn ws_closed(&mut self, now: f64, sid: &str, error: bool) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         to_js(&self.engine.ws_closed(now, sid, error))
     }
 
     /// Sends a text message to `sid`.
     #[wasm_bindgen(js_name = sendText)]
     pub fn send_text(&mut self, sid: &str, text: String) -> JsValue {
-        to_js(&self.engine.send(self.now, sid, Data::Text(text)))
+        to_js(&self.engine.send(self.clock.now(), sid, Data::Text(text)))
     }
 
     /// Sends a binary message to `sid`.
     #[wasm_bindgen(js_name = sendBinary)]
     pub fn send_binary(&mut self, sid: &str, bytes: Vec<u8>) -> JsValue {
-        to_js(&self.engine.send(self.now, sid, Data::Binary(bytes)))
+        to_js(&self.engine.send(self.clock.now(), sid, Data::Binary(bytes)))
     }
 
     /// Answers held polling GETs that have data waiting.
     pub fn flush(&mut self) -> JsValue {
-        to_js(&self.engine.flush(self.now))
+        to_js(&self.engine.flush(self.clock.now()))
     }
 
     /// Whether `flush` has work to do.
@@ -157,19 +157,20 @@ impl EngineCore {
 
     /// Closes `sid` from the server side.
     pub fn close(&mut self, sid: &str) -> JsValue {
-        to_js(&self.engine.close(self.now, sid))
+        to_js(&self.engine.close(self.clock.now(), sid))
     }
 
     /// The alarm fired: pings, timeouts, next alarm.
     pub fn tick(&mut self, now: f64) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         to_js(&self.engine.tick(now))
     }
 
     /// Tells the core which alarm is set (after the object restarted).
     #[wasm_bindgen(js_name = setKnownAlarm)]
     pub fn set_known_alarm(&mut self, at: Option<f64>) {
-        self.engine.set_known_alarm(self.now, at.map(now_ms));
+        self.engine
+            .set_known_alarm(self.clock.now(), at.map(now_ms));
     }
 
     /// Number of open sessions.
@@ -182,15 +183,5 @@ impl EngineCore {
     #[wasm_bindgen(js_name = hasSession)]
     pub fn has_session(&self, sid: &str) -> bool {
         self.engine.has_session(sid)
-    }
-}
-
-impl EngineCore {
-    /// The driver's time as the core counts it, remembered for the calls
-    /// that JavaScript makes without one (they pass the core the time of the
-    /// last call that had one: the event being handled).
-    fn at(&mut self, now: f64) -> u64 {
-        self.now = now_ms(now);
-        self.now
     }
 }

@@ -52,6 +52,26 @@ fn ms(v: Option<f64>, default: u64) -> u64 {
     }
 }
 
+/// The time as the core sees it: each runtime event (a request, a frame, the
+/// alarm) brings it, and the calls JavaScript makes while handling that event
+/// (sends, emits, rooms, closes) pass none and reuse it. The clock stays with
+/// the driver.
+#[derive(Debug, Default)]
+struct Clock(u64);
+
+impl Clock {
+    /// Takes the time of a runtime event, in JavaScript milliseconds.
+    fn at(&mut self, now: f64) -> u64 {
+        self.0 = now_ms(now);
+        self.0
+    }
+
+    /// The time of the last runtime event.
+    fn now(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Converts a JavaScript time (ms) to the core's clock.
 fn now_ms(now: f64) -> u64 {
     if now.is_finite() && now > 0.0 {

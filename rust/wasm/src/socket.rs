@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use crate::actions::{convert, to_js_with, value};
 use crate::{
     classified, error_object, now_ms, parse_options, parse_snapshot, parse_transport, random_bytes,
-    request_info, set,
+    request_info, set, Clock,
 };
 
 /// The JavaScript shape of a Socket.IO action.
@@ -223,8 +223,8 @@ fn ack_id(id: f64) -> Option<u64> {
 #[wasm_bindgen]
 pub struct SocketCore {
     server: SocketServer,
-    /// The last time the driver passed, for the calls it passes none to.
-    now: u64,
+    /// The time of the runtime event being handled.
+    clock: Clock,
 }
 
 #[wasm_bindgen]
@@ -235,7 +235,7 @@ impl SocketCore {
         let (engine, socket) = parse_options(options)?;
         Ok(SocketCore {
             server: SocketServer::new(Engine::new(engine), socket),
-            now: 0,
+            clock: Clock::default(),
         })
     }
 
@@ -266,7 +266,7 @@ impl SocketCore {
         req: Option<u32>,
         random: &[u8],
     ) -> Result<JsValue, JsError> {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         let bytes = random_bytes(random)?;
         Ok(to_js(&self.server.open(
             now,
@@ -280,7 +280,7 @@ impl SocketCore {
     /// it carries as read from storage (`[{ id, sid, nsp, rooms }]`, may be
     /// empty to load them later with `restoreSockets`).
     pub fn restore(&mut self, now: f64, snapshot: JsValue, rows: JsValue) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         match parse_snapshot(snapshot) {
             Some(snap) => to_js(&self.server.restore(now, snap, stored_rows(rows))),
             None => to_js(&[]),
@@ -289,7 +289,7 @@ impl SocketCore {
 
     /// A long-polling GET.
     pub fn poll(&mut self, now: f64, sid: &str, req: u32) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         to_js(&self.server.poll(now, sid, req))
     }
 
@@ -302,7 +302,7 @@ impl SocketCore {
         content_type: Option<String>,
         body: &[u8],
     ) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         to_js(
             &self
                 .server
@@ -313,7 +313,7 @@ impl SocketCore {
     /// Starts an upgrade of `sid` to WebSocket: actions, or `{ error }`.
     #[wasm_bindgen(js_name = beginUpgrade)]
     pub fn begin_upgrade(&mut self, now: f64, sid: &str) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         match self.server.begin_upgrade(now, sid) {
             Ok(actions) => to_js(&actions),
             Err(e) => error_object(e),
@@ -323,39 +323,47 @@ impl SocketCore {
     /// A text frame on the WebSocket of `sid`.
     #[wasm_bindgen(js_name = wsText)]
     pub fn ws_text(&mut self, now: f64, sid: &str, text: &str) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         to_js(&self.server.ws_text(now, sid, text))
     }
 
     /// A binary frame on the WebSocket of `sid`.
     #[wasm_bindgen(js_name = wsBinary)]
     pub fn ws_binary(&mut self, now: f64, sid: &str, bytes: &[u8]) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         to_js(&self.server.ws_binary(now, sid, bytes))
     }
 
     /// The WebSocket of `sid` closed.
     #[wasm_bindgen(js_name = wsClosed)]
     pub fn ws_closed(&mut self, now: f64, sid: &str, error: bool) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         to_js(&self.server.ws_closed(now, sid, error))
     }
 
     /// Sends a raw Engine.IO text message.
     #[wasm_bindgen(js_name = sendText)]
     pub fn send_text(&mut self, sid: &str, text: String) -> JsValue {
-        to_js(&self.server.send_raw(self.now, sid, Data::Text(text)))
+        to_js(
+            &self
+                .server
+                .send_raw(self.clock.now(), sid, Data::Text(text)),
+        )
     }
 
     /// Sends a raw Engine.IO binary message.
     #[wasm_bindgen(js_name = sendBinary)]
     pub fn send_binary(&mut self, sid: &str, bytes: Vec<u8>) -> JsValue {
-        to_js(&self.server.send_raw(self.now, sid, Data::Binary(bytes)))
+        to_js(
+            &self
+                .server
+                .send_raw(self.clock.now(), sid, Data::Binary(bytes)),
+        )
     }
 
     /// Answers held polling GETs that have data waiting.
     pub fn flush(&mut self) -> JsValue {
-        to_js(&self.server.flush(self.now))
+        to_js(&self.server.flush(self.clock.now()))
     }
 
     /// Whether `flush` has work to do.
@@ -366,19 +374,20 @@ impl SocketCore {
 
     /// Closes engine session `sid` ("forced close").
     pub fn close(&mut self, sid: &str) -> JsValue {
-        to_js(&self.server.close(self.now, sid))
+        to_js(&self.server.close(self.clock.now(), sid))
     }
 
     /// The alarm fired.
     pub fn tick(&mut self, now: f64) -> JsValue {
-        let now = self.at(now);
+        let now = self.clock.at(now);
         to_js(&self.server.tick(now))
     }
 
     /// Tells the core which alarm is set.
     #[wasm_bindgen(js_name = setKnownAlarm)]
     pub fn set_known_alarm(&mut self, at: Option<f64>) {
-        self.server.set_known_alarm(self.now, at.map(now_ms));
+        self.server
+            .set_known_alarm(self.clock.now(), at.map(now_ms));
     }
 
     /// Number of engine sessions.
@@ -397,7 +406,7 @@ impl SocketCore {
     pub fn accept(&mut self, sid: &str, nsp: &str, random: &[u8]) -> Result<JsValue, JsError> {
         let bytes = random_bytes(random)?;
         let obj = js_sys::Object::new();
-        match self.server.accept(self.now, sid, nsp, &bytes) {
+        match self.server.accept(self.clock.now(), sid, nsp, &bytes) {
             Some((id, actions)) => {
                 set(&obj, "id", JsValue::from_str(&id));
                 set(&obj, "actions", to_js(&actions));
@@ -410,7 +419,11 @@ impl SocketCore {
     /// Refuses a CONNECT with CONNECT_ERROR.
     #[wasm_bindgen(js_name = connectError)]
     pub fn connect_error(&mut self, sid: &str, nsp: &str, data_json: &str) -> JsValue {
-        to_js(&self.server.connect_error(self.now, sid, nsp, data_json))
+        to_js(
+            &self
+                .server
+                .connect_error(self.clock.now(), sid, nsp, data_json),
+        )
     }
 
     /// Sends an event to one socket: `{ ackId?, actions }`.
@@ -425,7 +438,7 @@ impl SocketCore {
     ) -> JsValue {
         let bins = binaries_of(binaries);
         emitted(self.server.emit_to_socket(
-            self.now,
+            self.clock.now(),
             socket_id,
             emit(data_json, &bins, with_ack, volatile),
         ))
@@ -446,7 +459,7 @@ impl SocketCore {
     ) -> JsValue {
         let bins = binaries_of(binaries);
         emitted(self.server.broadcast(
-            self.now,
+            self.clock.now(),
             nsp,
             &strings(rooms),
             &strings(except),
@@ -463,20 +476,24 @@ impl SocketCore {
         binaries: &js_sys::Array,
     ) -> JsValue {
         match ack_id(id) {
-            Some(id) => {
-                to_js(
-                    &self
-                        .server
-                        .ack(self.now, socket_id, id, data_json, &binaries_of(binaries)),
-                )
-            }
+            Some(id) => to_js(&self.server.ack(
+                self.clock.now(),
+                socket_id,
+                id,
+                data_json,
+                &binaries_of(binaries),
+            )),
             None => to_js(&[]),
         }
     }
 
     /// Adds a socket to rooms.
     pub fn join(&mut self, socket_id: &str, rooms: &js_sys::Array) -> JsValue {
-        to_js(&self.server.join(self.now, socket_id, &strings(rooms)))
+        to_js(
+            &self
+                .server
+                .join(self.clock.now(), socket_id, &strings(rooms)),
+        )
     }
 
     /// The room changes of stored sockets since the last call
@@ -484,18 +501,22 @@ impl SocketCore {
     /// which a `roomsChanged` store action came ends.
     #[wasm_bindgen(js_name = takeRoomChanges)]
     pub fn take_room_changes(&mut self) -> JsValue {
-        room_changes_value(&self.server.take_room_changes(self.now))
+        room_changes_value(&self.server.take_room_changes(self.clock.now()))
     }
 
     /// Removes a socket from a room.
     pub fn leave(&mut self, socket_id: &str, room: &str) -> JsValue {
-        to_js(&self.server.leave(self.now, socket_id, room))
+        to_js(&self.server.leave(self.clock.now(), socket_id, room))
     }
 
     /// Disconnects a socket from the server side.
     #[wasm_bindgen(js_name = disconnectSocket)]
     pub fn disconnect_socket(&mut self, socket_id: &str, close: bool) -> JsValue {
-        to_js(&self.server.disconnect_socket(self.now, socket_id, close))
+        to_js(
+            &self
+                .server
+                .disconnect_socket(self.clock.now(), socket_id, close),
+        )
     }
 
     /// Ids of the sockets of `nsp` in any of `rooms` and none of `except`.
@@ -518,14 +539,15 @@ impl SocketCore {
     /// restart; their engine sessions must be restored first.
     #[wasm_bindgen(js_name = restoreSockets)]
     pub fn restore_sockets(&mut self, rows: JsValue) {
-        self.server.restore_sockets(self.now, stored_rows(rows));
+        self.server
+            .restore_sockets(self.clock.now(), stored_rows(rows));
     }
 
     /// Resumes ack id allocation of `nsp` at `next`.
     #[wasm_bindgen(js_name = restoreAckIds)]
     pub fn restore_ack_ids(&mut self, nsp: &str, next: f64) {
         if let Some(n) = ack_id(next) {
-            self.server.restore_ack_ids(self.now, nsp, n);
+            self.server.restore_ack_ids(self.clock.now(), nsp, n);
         }
     }
 
@@ -545,15 +567,5 @@ impl SocketCore {
             pair.push(&string_array(ids));
             pair.into()
         })
-    }
-}
-
-impl SocketCore {
-    /// The driver's time as the core counts it, remembered for the calls
-    /// that JavaScript makes without one (they pass the core the time of the
-    /// last call that had one: the event being handled).
-    fn at(&mut self, now: f64) -> u64 {
-        self.now = now_ms(now);
-        self.now
     }
 }
