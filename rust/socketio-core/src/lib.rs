@@ -4,14 +4,14 @@
 //! Engine.IO `message` packets. Like the engine it is sans-IO and knows
 //! nothing of Durable Objects or JavaScript.
 //!
-//!
 //! - [`packet`]: the [`Packet`] text format, encoding (once per broadcast with
 //!   [`encode_frame`]) and validating decoding.
 //! - [`decoder`]: the per-connection [`Decoder`] that joins binary packets
 //!   with their attachments.
 //! - [`error`]: [`ParseError`], why a packet was refused.
 //! - [`server`]: [`SocketServer`], the state machine of namespaces, sockets,
-//!   rooms, broadcasts and acks, wrapping the engine.
+//!   rooms, broadcasts and acks, wrapping the engine; an event to send is an
+//!   [`Emit`], and what sending it did an [`Emitted`].
 //!
 //! [`engineio-core`]: https://docs.rs/engineio-core
 

@@ -1,14 +1,12 @@
 //! The storage diffs of the socket layer and revival from them: what a Durable
 //! Object writes so that its sockets survive eviction, and how a fresh server
-//! comes back from it.
+//! comes back from it (a restored session, with its sockets or without).
 
-mod common;
-
-use common::*;
-use engineio_core::{Action as EngineAction, Snapshot};
+use engineio_core::{Action as EngineAction, CloseReason, Snapshot};
 use socketio_core::{
     Action, DisconnectReason, Emit, RoomChanges, SocketServer, StoreOp, StoredSocket, ACK_BLOCK,
 };
+use test_support::socket::*;
 
 fn stores(actions: &[Action]) -> Vec<StoreOp> {
     actions
@@ -383,4 +381,85 @@ fn restored_sockets_are_stored_connections() {
         vec![StoreOp::RoomsChanged]
     );
     assert_eq!(taken(&mut fresh, h.now), vec![change(&id, &["late"], &[])]);
+}
+
+/// A WebSocket session joined to `/` in a first server, and its snapshot.
+fn snapshot_from_a_lost_server() -> (String, Snapshot) {
+    let mut before = Harness::default_config().seeded(1_000_000);
+    let (sid, actions) = before.open_ws_actions();
+    before.join(&sid, "/");
+    (sid, snapshot_of(&actions))
+}
+
+#[test]
+fn a_restored_session_without_sockets_refuses_events() {
+    let (sid, snapshot) = snapshot_from_a_lost_server();
+    let mut h = Harness::default_config();
+    let (other, o) = h.ws_socket("/");
+    let actions = h.server.restore(h.now, snapshot, vec![]);
+    assert!(closes(&actions).is_empty());
+    assert!(h.server.engine().has_session(&sid));
+    assert_eq!(
+        h.ws_text(&sid, r#"42["x"]"#),
+        vec![
+            ws_close_action(&sid, 1000, ""),
+            closed_action(&sid, CloseReason::ForcedClose)
+        ]
+    );
+    assert!(!h.server.engine().has_session(&sid));
+    assert_eq!(
+        h.ws_text(&other, r#"42["ok"]"#),
+        vec![event_action(&o, r#"["ok"]"#, None, &[])]
+    );
+}
+
+#[test]
+fn a_restored_session_can_connect_again() {
+    let (sid, snapshot) = snapshot_from_a_lost_server();
+    let mut h = Harness::default_config();
+    h.server.restore(h.now, snapshot.clone(), vec![]);
+    // Restoring twice is harmless.
+    h.server.restore(h.now, snapshot, vec![]);
+    let id = h.join(&sid, "/");
+    let admin = h.join(&sid, "/admin");
+    assert_eq!(
+        h.ws_text(&sid, r#"42/admin,1["hi"]"#),
+        vec![event_action(&admin, r#"["hi"]"#, Some(1), &[])]
+    );
+    let e = h.server.emit_to_socket(h.now, &id, Emit::new(r#"["x"]"#));
+    assert_eq!(texts_to(&e.actions, &sid), vec![r#"42["x"]"#]);
+    // Its sockets leave with the engine's reason when it closes.
+    let actions = h.ws_closed(&sid, false);
+    assert_eq!(
+        by_first(disconnects(&actions)),
+        by_first(vec![
+            (id, DisconnectReason::Engine(CloseReason::TransportClose)),
+            (admin, DisconnectReason::Engine(CloseReason::TransportClose)),
+        ])
+    );
+}
+
+#[test]
+fn an_overdue_snapshot_is_closed_at_once() {
+    let mut before = Harness::default_config().seeded(1_000_000);
+    let (sid, _) = before.open_ws_actions();
+    before.advance(25_000);
+    let actions = before.tick();
+    let snapshot = snapshot_of(&actions);
+    assert!(snapshot.pong_deadline.is_some());
+
+    let mut h = Harness::default_config();
+    h.now = snapshot.pong_deadline.unwrap();
+    let actions = h.server.restore(h.now, snapshot, vec![]);
+    checked(&actions);
+    assert_eq!(
+        closes(&actions),
+        vec![(sid.clone(), CloseReason::PingTimeout)]
+    );
+    let random = h.random();
+    assert!(h.server.accept(h.now, &sid, "/", &random).is_none());
+    assert!(h
+        .ws_text(&sid, "40")
+        .iter()
+        .all(|a| !matches!(a, Action::Connect { .. })));
 }

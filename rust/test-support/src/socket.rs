@@ -1,37 +1,29 @@
-//! Shared helpers for the integration tests of the Socket.IO server: a fake
-//! clock, request ids, distinct random bytes, a client side that speaks the
-//! wire format over WebSocket or long-polling, and accessors over actions.
-
-#![allow(dead_code)]
+//! Driving a [`SocketServer`]: the harness calls, the client side of the
+//! wire, and the actions a test expects.
 
 use std::collections::HashMap;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
-use engineio_core::{
-    Action as EngineAction, CloseReason, ContentType, Engine, EngineConfig, Frame, ReqId,
-    Transport, SID_RANDOM_BYTES,
-};
+use engineio_core::{Action as EngineAction, CloseReason, Engine, EngineConfig, ReqId, Transport};
 use socketio_core::{Action, DisconnectReason, SocketConfig, SocketServer};
 
-/// A Socket.IO server driven by a fake clock.
-pub struct Harness {
-    pub server: SocketServer,
-    pub now: u64,
-    next_req: ReqId,
-    seed: u64,
-}
+pub use crate::actions::*;
+use crate::engine;
 
-impl Harness {
+/// A Socket.IO server driven by a fake clock.
+pub type Harness = crate::Harness<SocketServer>;
+
+/// The placeholder of the first binary argument of an event.
+pub const PLACEHOLDER_0: &str = r#"{"_placeholder":true,"num":0}"#;
+/// The placeholder of the second binary argument of an event.
+pub const PLACEHOLDER_1: &str = r#"{"_placeholder":true,"num":1}"#;
+
+impl crate::Harness<SocketServer> {
+    /// A server with these options.
     pub fn new(engine: EngineConfig, socket: SocketConfig) -> Self {
-        Harness {
-            server: SocketServer::new(Engine::new(engine), socket),
-            now: 1_000,
-            next_req: 1,
-            seed: 0,
-        }
+        Self::driving(SocketServer::new(Engine::new(engine), socket))
     }
 
+    /// A server with the default options.
     pub fn default_config() -> Self {
         Self::new(EngineConfig::default(), SocketConfig::default())
     }
@@ -44,36 +36,6 @@ impl Harness {
                 connect_timeout: ms,
             },
         )
-    }
-
-    /// Starts the random bytes elsewhere, so that ids do not collide with
-    /// those of another harness.
-    pub fn seeded(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// Moves the fake clock forward.
-    pub fn advance(&mut self, ms: u64) {
-        self.now += ms;
-    }
-
-    /// A fresh request id.
-    pub fn req(&mut self) -> ReqId {
-        let r = self.next_req;
-        self.next_req += 1;
-        r
-    }
-
-    /// Random bytes, different on every call.
-    pub fn random(&mut self) -> [u8; SID_RANDOM_BYTES] {
-        self.seed += 1;
-        let mut r = [0u8; SID_RANDOM_BYTES];
-        r[..8].copy_from_slice(&self.seed.to_le_bytes());
-        for (i, b) in r[8..].iter_mut().enumerate() {
-            *b = 0xa5 ^ (i as u8).wrapping_mul(37);
-        }
-        r
     }
 
     // ---- engine entry points ------------------------------------------------
@@ -123,6 +85,7 @@ impl Harness {
         out
     }
 
+    /// A text frame from the client on the WebSocket of `sid`.
     pub fn ws_text(&mut self, sid: &str, text: &str) -> Vec<Action> {
         let actions = self.server.ws_text(self.now, sid, text);
         let actions = self.drive(actions);
@@ -130,6 +93,7 @@ impl Harness {
         actions
     }
 
+    /// A binary frame from the client on the WebSocket of `sid`.
     pub fn ws_binary(&mut self, sid: &str, bytes: &[u8]) -> Vec<Action> {
         let actions = self.server.ws_binary(self.now, sid, bytes);
         let actions = self.drive(actions);
@@ -137,6 +101,7 @@ impl Harness {
         actions
     }
 
+    /// The WebSocket of `sid` closed (failed, with `error`).
     pub fn ws_closed(&mut self, sid: &str, error: bool) -> Vec<Action> {
         let actions = unstored(self.server.ws_closed(self.now, sid, error));
         checked(&actions);
@@ -166,12 +131,14 @@ impl Harness {
         body_of(&actions, req).unwrap_or_else(|| panic!("GET was held: {actions:?}"))
     }
 
+    /// Answers the held GETs that have data waiting.
     pub fn flush(&mut self) -> Vec<Action> {
         let actions = self.server.flush(self.now);
         checked(&actions);
         actions
     }
 
+    /// The alarm fires.
     pub fn tick(&mut self) -> Vec<Action> {
         let actions = unstored(self.server.tick(self.now));
         checked(&actions);
@@ -201,10 +168,7 @@ impl Harness {
     pub fn send_binary(&mut self, sid: &str, bytes: &[u8]) -> Vec<Action> {
         match self.transport(sid) {
             Transport::WebSocket => self.ws_binary(sid, bytes),
-            Transport::Polling => {
-                let body = format!("b{}", BASE64.encode(bytes));
-                self.post_raw(sid, body.as_bytes()).1
-            }
+            Transport::Polling => self.post_raw(sid, b64(bytes).as_bytes()).1,
         }
     }
 
@@ -229,7 +193,7 @@ impl Harness {
         let (id, actions) = self
             .server
             .accept(self.now, sid, nsp, &random)
-            .expect("the CONNECT is accepted");
+            .unwrap_or_else(|| panic!("the CONNECT of {sid} to {nsp} is refused"));
         let actions = unstored(actions);
         checked(&actions);
         let expected = connect_frame(nsp, &id);
@@ -277,7 +241,6 @@ pub fn connect_frame(nsp: &str, id: &str) -> String {
     }
 }
 
-/// Panics on actions the socket layer must never let through.
 /// The actions without the storage changes (tested on their own).
 pub fn unstored(actions: Vec<Action>) -> Vec<Action> {
     actions
@@ -286,6 +249,7 @@ pub fn unstored(actions: Vec<Action>) -> Vec<Action> {
         .collect()
 }
 
+/// Panics on actions the socket layer must never let through.
 pub fn checked(actions: &[Action]) {
     for a in actions {
         assert!(
@@ -295,6 +259,7 @@ pub fn checked(actions: &[Action]) {
     }
 }
 
+/// The sid of the session that `actions` opened (their first action).
 pub fn opened_sid(actions: &[Action]) -> String {
     match actions.first() {
         Some(Action::Engine(EngineAction::Opened { sid, .. })) => sid.clone(),
@@ -302,46 +267,29 @@ pub fn opened_sid(actions: &[Action]) -> String {
     }
 }
 
-pub fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
-    v.sort();
-    v
-}
-
-pub fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| (*s).to_owned()).collect()
-}
-
 // ---- expected actions -----------------------------------------------------
 
+/// Socket.IO packet `text` (the Engine.IO `4` added) to the WebSocket of `sid`.
 pub fn ws_text_action(sid: &str, text: &str) -> Action {
-    Action::Engine(EngineAction::WsSend {
-        sid: sid.to_owned(),
-        frame: Frame::Text(format!("4{text}")),
-    })
+    Action::Engine(engine::ws_text_frame(sid, &format!("4{text}")))
 }
 
+/// A binary attachment to the WebSocket of `sid`.
 pub fn ws_binary_action(sid: &str, bytes: &[u8]) -> Action {
-    Action::Engine(EngineAction::WsSend {
-        sid: sid.to_owned(),
-        frame: Frame::Binary(bytes.to_vec()),
-    })
+    Action::Engine(engine::ws_binary_frame(sid, bytes))
 }
 
+/// The WebSocket of `sid` closes with `code` and `reason`.
 pub fn ws_close_action(sid: &str, code: u16, reason: &'static str) -> Action {
-    Action::Engine(EngineAction::WsClose {
-        sid: sid.to_owned(),
-        code,
-        reason,
-    })
+    Action::Engine(engine::ws_close(sid, code, reason))
 }
 
+/// Engine session `sid` closed for `reason`.
 pub fn closed_action(sid: &str, reason: CloseReason) -> Action {
-    Action::Engine(EngineAction::Closed {
-        sid: sid.to_owned(),
-        reason,
-    })
+    Action::Engine(engine::closed(sid, reason))
 }
 
+/// Socket `id` left for `reason`.
 pub fn disconnect_action(id: &str, reason: DisconnectReason) -> Action {
     Action::Disconnect {
         socket_id: id.to_owned(),
@@ -349,6 +297,7 @@ pub fn disconnect_action(id: &str, reason: DisconnectReason) -> Action {
     }
 }
 
+/// An event for socket `id`.
 pub fn event_action(id: &str, data: &str, ack_id: Option<u64>, binaries: &[&[u8]]) -> Action {
     Action::Event {
         socket_id: id.to_owned(),
@@ -358,70 +307,14 @@ pub fn event_action(id: &str, data: &str, ack_id: Option<u64>, binaries: &[&[u8]
     }
 }
 
+/// The `200 ok` answer to a POST.
 pub fn ok_action(req: ReqId) -> Action {
-    Action::Engine(EngineAction::Respond {
-        req,
-        status: 200,
-        content_type: ContentType::Ok,
-        body: "ok".to_owned(),
-    })
+    Action::Engine(engine::ok(req))
 }
 
 // ---- accessors ------------------------------------------------------------
 
-/// The frames that go out on the WebSocket of `sid`, single or broadcast.
-pub fn frames_to(actions: &[Action], sid: &str) -> Vec<Frame> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Engine(EngineAction::WsSend { sid: s, frame }) if s == sid => {
-                Some(frame.clone())
-            }
-            Action::Engine(EngineAction::WsSendMany { sids, frame })
-                if sids.iter().any(|s| s == sid) =>
-            {
-                Some(frame.clone())
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-/// The text frames that go out on the WebSocket of `sid`.
-pub fn texts_to(actions: &[Action], sid: &str) -> Vec<String> {
-    frames_to(actions, sid)
-        .into_iter()
-        .filter_map(|f| match f {
-            Frame::Text(t) => Some(t),
-            Frame::Binary(_) => None,
-        })
-        .collect()
-}
-
-/// The `WsSendMany` actions: (sorted sids, frame).
-pub fn send_many(actions: &[Action]) -> Vec<(Vec<String>, Frame)> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Engine(EngineAction::WsSendMany { sids, frame }) => {
-                Some((sorted(sids.clone()), frame.clone()))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-/// The body of the answer to `req`, if any.
-pub fn body_of(actions: &[Action], req: ReqId) -> Option<String> {
-    actions.iter().find_map(|a| match a {
-        Action::Engine(EngineAction::Respond { req: r, body, .. }) if *r == req => {
-            Some(body.clone())
-        }
-        _ => None,
-    })
-}
-
-/// The `Disconnect` actions.
+/// The `Disconnect` actions: (socket id, reason).
 pub fn disconnects(actions: &[Action]) -> Vec<(String, DisconnectReason)> {
     actions
         .iter()
@@ -432,77 +325,21 @@ pub fn disconnects(actions: &[Action]) -> Vec<(String, DisconnectReason)> {
         .collect()
 }
 
-/// The engine `Closed` actions.
-pub fn closes(actions: &[Action]) -> Vec<(String, CloseReason)> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Engine(EngineAction::Closed { sid, reason }) => Some((sid.clone(), *reason)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The alarm times requested.
-pub fn alarms(actions: &[Action]) -> Vec<u64> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Engine(EngineAction::SetAlarm { at }) => Some(*at),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The alarm the driver ends up with: it sets them in order.
-pub fn effective_alarm(actions: &[Action]) -> Option<u64> {
-    alarms(actions).last().copied()
-}
-
-/// The actions that are neither alarms nor snapshots.
-pub fn essential(actions: &[Action]) -> Vec<Action> {
-    actions
-        .iter()
-        .filter(|a| {
-            !matches!(
-                a,
-                Action::Engine(EngineAction::SetAlarm { .. } | EngineAction::Persist(_))
-            )
-        })
-        .cloned()
-        .collect()
-}
-
-/// Index of the first action matching `pred`.
-pub fn index_of(actions: &[Action], pred: impl Fn(&Action) -> bool) -> usize {
-    actions
-        .iter()
-        .position(pred)
-        .unwrap_or_else(|| panic!("no such action in {actions:?}"))
-}
-
-/// Splits a polling payload into its packets.
-pub fn packets(body: &str) -> Vec<String> {
-    body.split('\x1e').map(str::to_owned).collect()
-}
-
-/// `b<base64>` as in a polling payload.
-pub fn b64(bytes: &[u8]) -> String {
-    format!("b{}", BASE64.encode(bytes))
-}
-
 /// Tracks which socket belongs to which session across a run of actions,
 /// checking that a session never closes with sockets left.
 #[derive(Default)]
 pub struct Ledger {
+    /// Socket id → its engine session.
     pub sockets: HashMap<String, String>,
 }
 
 impl Ledger {
+    /// Socket `id` joined over session `sid`.
     pub fn add(&mut self, id: &str, sid: &str) {
         self.sockets.insert(id.to_owned(), sid.to_owned());
     }
 
+    /// Follows the disconnects and closes of `actions`.
     pub fn apply(&mut self, actions: &[Action]) {
         for a in actions {
             match a {
@@ -522,10 +359,4 @@ impl Ledger {
             }
         }
     }
-}
-
-/// Pairs sorted by their first element.
-pub fn by_first<T>(mut v: Vec<(String, T)>) -> Vec<(String, T)> {
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
 }

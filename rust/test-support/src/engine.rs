@@ -1,60 +1,34 @@
-//! Shared helpers for the integration tests: a fake clock, request ids and
-//! small accessors over the actions returned by the engine.
-
-#![allow(dead_code)]
+//! Driving an [`Engine`]: the harness calls, and the actions a test expects.
 
 use engineio_core::{
     Action, CloseReason, ContentType, Data, Engine, EngineConfig, Frame, Method, ReqId,
-    RequestError, RequestInfo, Route, Transport, SID_RANDOM_BYTES,
+    RequestError, RequestInfo, Route, Transport,
 };
 
-/// An engine driven by a fake clock.
-pub struct Harness {
-    pub engine: Engine,
-    pub now: u64,
-    next_req: ReqId,
-    next_seed: u8,
-}
+pub use crate::actions::*;
 
-impl Harness {
+/// An engine driven by a fake clock.
+pub type Harness = crate::Harness<Engine>;
+
+/// The default `pingInterval`.
+pub const INTERVAL: u64 = 25_000;
+/// The default `pingTimeout`.
+pub const TIMEOUT: u64 = 20_000;
+
+impl crate::Harness<Engine> {
+    /// An engine with `config`.
     pub fn new(config: EngineConfig) -> Self {
-        Harness {
-            engine: Engine::new(config),
-            now: 1_000,
-            next_req: 1,
-            next_seed: 1,
-        }
+        Self::driving(Engine::new(config))
     }
 
+    /// An engine with the default options.
     pub fn default_config() -> Self {
         Self::new(EngineConfig::default())
     }
 
+    /// The engine's options.
     pub fn config(&self) -> EngineConfig {
-        self.engine.config().clone()
-    }
-
-    /// Moves the fake clock forward.
-    pub fn advance(&mut self, ms: u64) {
-        self.now += ms;
-    }
-
-    /// A fresh request id.
-    pub fn req(&mut self) -> ReqId {
-        let r = self.next_req;
-        self.next_req += 1;
-        r
-    }
-
-    /// Distinct random bytes for each session opened by the harness.
-    fn random(&mut self) -> [u8; SID_RANDOM_BYTES] {
-        let seed = self.next_seed;
-        self.next_seed = self.next_seed.wrapping_add(1);
-        let mut r = [0u8; SID_RANDOM_BYTES];
-        for (i, b) in r.iter_mut().enumerate() {
-            *b = seed.wrapping_mul(31).wrapping_add(i as u8 * 7);
-        }
-        r
+        self.server.config().clone()
     }
 
     /// Opens a polling session; returns the sid, the handshake request and the actions.
@@ -62,48 +36,51 @@ impl Harness {
         let req = self.req();
         let random = self.random();
         let (sid, actions) = self
-            .engine
+            .server
             .open(self.now, Transport::Polling, Some(req), &random);
         (sid, req, actions)
     }
 
-    /// Opens a WebSocket session.
+    /// Opens a WebSocket session; returns the sid and the actions.
     pub fn open_ws(&mut self) -> (String, Vec<Action>) {
         let random = self.random();
-        self.engine
+        self.server
             .open(self.now, Transport::WebSocket, None, &random)
     }
 
     /// Sends a long-polling GET for `sid`; returns its id and the actions.
     pub fn poll(&mut self, sid: &str) -> (ReqId, Vec<Action>) {
         let req = self.req();
-        let actions = self.engine.poll(self.now, sid, req);
+        let actions = self.server.poll(self.now, sid, req);
         (req, actions)
     }
 
-    /// Sends a long-polling POST for `sid`.
+    /// Sends a long-polling POST for `sid`; returns its id and the actions.
     pub fn post(&mut self, sid: &str, body: &[u8]) -> (ReqId, Vec<Action>) {
         let req = self.req();
-        let actions = self.engine.post(self.now, sid, req, None, body);
+        let actions = self.server.post(self.now, sid, req, None, body);
         (req, actions)
     }
 
+    /// A text frame from the client on the WebSocket of `sid`.
     pub fn ws_text(&mut self, sid: &str, frame: &str) -> Vec<Action> {
-        self.engine.ws_text(self.now, sid, frame)
+        self.server.ws_text(self.now, sid, frame)
     }
 
+    /// A binary frame from the client on the WebSocket of `sid`.
     pub fn ws_binary(&mut self, sid: &str, frame: &[u8]) -> Vec<Action> {
-        self.engine.ws_binary(self.now, sid, frame)
+        self.server.ws_binary(self.now, sid, frame)
     }
 
+    /// The alarm fires.
     pub fn tick(&mut self) -> Vec<Action> {
-        self.engine.tick(self.now)
+        self.server.tick(self.now)
     }
 
     /// Sends a text message and flushes, as a driver does.
     pub fn send_text(&mut self, sid: &str, text: &str) -> Vec<Action> {
-        let mut actions = self.engine.send(self.now, sid, Data::Text(text.to_owned()));
-        actions.extend(self.engine.flush(self.now));
+        let mut actions = self.server.send(self.now, sid, Data::Text(text.to_owned()));
+        actions.extend(self.server.flush(self.now));
         actions
     }
 
@@ -116,7 +93,7 @@ impl Harness {
         sid: Option<&str>,
         websocket_upgrade: bool,
     ) -> Result<Route, RequestError> {
-        self.engine.classify(&RequestInfo {
+        self.server.classify(&RequestInfo {
             method,
             transport,
             eio,
@@ -141,10 +118,13 @@ impl Harness {
             self.classify_upgrade(sid),
             Ok(Route::Upgrade(sid.to_owned()))
         );
-        let mut actions = self.engine.begin_upgrade(self.now, sid).unwrap();
+        let mut actions = self
+            .server
+            .begin_upgrade(self.now, sid)
+            .unwrap_or_else(|e| panic!("the upgrade of {sid} is refused: {e:?}"));
         actions.extend(self.ws_text(sid, "2probe"));
         actions.extend(self.ws_text(sid, "5"));
-        assert_eq!(self.engine.transport_of(sid), Some(Transport::WebSocket));
+        assert_eq!(self.server.transport_of(sid), Some(Transport::WebSocket));
         actions
     }
 }
@@ -169,7 +149,7 @@ pub fn ok(req: ReqId) -> Action {
     }
 }
 
-/// An error answer with a JSON body.
+/// A `400` answer with the JSON body of `err`.
 pub fn json_error(req: ReqId, err: RequestError) -> Action {
     Action::Respond {
         req,
@@ -189,6 +169,7 @@ pub fn empty_status(req: ReqId, status: u16) -> Action {
     }
 }
 
+/// Session `sid` closed for `reason`.
 pub fn closed(sid: &str, reason: CloseReason) -> Action {
     Action::Closed {
         sid: sid.to_owned(),
@@ -196,6 +177,7 @@ pub fn closed(sid: &str, reason: CloseReason) -> Action {
     }
 }
 
+/// A text frame to the WebSocket of `sid`.
 pub fn ws_text_frame(sid: &str, text: &str) -> Action {
     Action::WsSend {
         sid: sid.to_owned(),
@@ -203,6 +185,15 @@ pub fn ws_text_frame(sid: &str, text: &str) -> Action {
     }
 }
 
+/// A binary frame to the WebSocket of `sid`.
+pub fn ws_binary_frame(sid: &str, bytes: &[u8]) -> Action {
+    Action::WsSend {
+        sid: sid.to_owned(),
+        frame: Frame::Binary(bytes.to_vec()),
+    }
+}
+
+/// The WebSocket of `sid` closes with `code` and `reason`.
 pub fn ws_close(sid: &str, code: u16, reason: &'static str) -> Action {
     Action::WsClose {
         sid: sid.to_owned(),
@@ -211,72 +202,12 @@ pub fn ws_close(sid: &str, code: u16, reason: &'static str) -> Action {
     }
 }
 
+/// A text message from the client of `sid`.
 pub fn message(sid: &str, text: &str) -> Action {
     Action::Message {
         sid: sid.to_owned(),
         data: Data::Text(text.to_owned()),
     }
-}
-
-/// The alarm times requested by `actions`.
-pub fn alarms(actions: &[Action]) -> Vec<u64> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::SetAlarm { at } => Some(*at),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The `Closed` actions of `actions`.
-pub fn closes(actions: &[Action]) -> Vec<(String, CloseReason)> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Closed { sid, reason } => Some((sid.clone(), *reason)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The text frames sent to `sid`.
-pub fn ws_texts(actions: &[Action], sid: &str) -> Vec<String> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::WsSend {
-                sid: s,
-                frame: Frame::Text(t),
-            } if s == sid => Some(t.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The answers to `req`: (status, body).
-pub fn answers(actions: &[Action], req: ReqId) -> Vec<(u16, String)> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Respond {
-                req: r,
-                status,
-                body,
-                ..
-            } if *r == req => Some((*status, body.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The actions without the alarm ones.
-pub fn without_alarms(actions: &[Action]) -> Vec<Action> {
-    actions
-        .iter()
-        .filter(|a| !matches!(a, Action::SetAlarm { .. }))
-        .cloned()
-        .collect()
 }
 
 /// The session an action is about, if any.
