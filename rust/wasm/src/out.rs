@@ -10,6 +10,7 @@
 //! Rust; they are copied once into JavaScript memory.
 
 use engineio_core::{Action as EngineAction, ContentType, Data, Frame};
+use socketio_core::packet::push_decimal;
 use socketio_core::{Action, StoreOp};
 use wasm_bindgen::JsValue;
 
@@ -83,7 +84,7 @@ impl Out {
     fn field_num(&mut self, key: &str, value: u64) {
         self.json.push(',');
         self.key(key);
-        self.json.push_str(&value.to_string());
+        push_decimal(value, &mut self.json);
     }
 
     /// Starts an action object: `{"type":"<kind>"`.
@@ -116,7 +117,7 @@ impl Out {
 
     /// Moves `bytes` to the side list and writes its index.
     fn binary(&mut self, bytes: Vec<u8>) {
-        self.json.push_str(&self.binaries.len().to_string());
+        push_decimal(self.binaries.len() as u64, &mut self.json);
         self.binaries.push(bytes);
     }
 
@@ -335,7 +336,7 @@ impl Out {
         self.json.push('{');
         if let Some(id) = e.ack_id {
             self.key("ackId");
-            self.json.push_str(&id.to_string());
+            push_decimal(id, &mut self.json);
             self.json.push(',');
             self.key("recipients");
             self.strings(&e.recipients);

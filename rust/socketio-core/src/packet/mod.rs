@@ -324,7 +324,8 @@ fn decimal_len(mut n: u64) -> usize {
     len
 }
 
-fn push_decimal(mut n: u64, out: &mut String) {
+/// Appends `n` in decimal to `out`, without the formatting machinery (small code).
+pub fn push_decimal(mut n: u64, out: &mut String) {
     // u64::MAX has 20 digits.
     let mut buf = [0u8; 20];
     let mut start = buf.len();
