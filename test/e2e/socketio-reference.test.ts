@@ -136,6 +136,14 @@ describe("raw packets: invalid input closes that connection only", () => {
       "text frame while binary attachments are expected",
       ['451-["message",{"_placeholder":true,"num":0}]', '42["message","too early"]'],
     ],
+    [
+      "BINARY_EVENT whose placeholder names no attachment",
+      ['451-["message",{"_placeholder":true,"num":1}]', Uint8Array.of(1)],
+    ],
+    [
+      "BINARY_EVENT whose placeholder has no number",
+      ['451-["message",{"_placeholder":true,"num":"0"}]', Uint8Array.of(1)],
+    ],
     ["EVENT to a namespace that was not joined", ['42/custom,["message","x"]']],
     ["a second CONNECT to an already joined namespace", ["40"]],
   ];

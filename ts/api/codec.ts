@@ -90,14 +90,10 @@ export function encode(values: unknown[]): Encoded {
   return { json, binaries };
 }
 
-/** A payload that breaks the protocol (bad JSON, or a placeholder without attachment). */
-export class ProtocolViolation extends Error {}
-
 /**
  * Puts the attachments of an EVENT or ACK back in place of their placeholders, in the
  * arguments as the core handed them (parsed), for packets that came with attachments.
- *
- * @throws ProtocolViolation
+ * The core has checked that every placeholder names one of them.
  */
 export function withAttachments(args: unknown[], binaries: Uint8Array[] | undefined): void {
   if (!binaries || binaries.length === 0) return;
@@ -111,13 +107,7 @@ function restore(v: unknown, binaries: Uint8Array[]): unknown {
     return v;
   }
   const o = v as Record<string, unknown>;
-  if (o._placeholder === true) {
-    const n = o.num;
-    if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n >= binaries.length) {
-      throw new ProtocolViolation("illegal attachments");
-    }
-    return binaries[n];
-  }
+  if (o._placeholder === true && typeof o.num === "number") return binaries[o.num] ?? o;
   for (const key of Object.keys(o)) o[key] = restore(o[key], binaries);
   return o;
 }

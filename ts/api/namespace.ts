@@ -118,13 +118,6 @@ export type NamespaceMiddleware<
 
 const ID_BYTES = 15;
 
-/** Base64url without padding, the alphabet of socket ids. */
-function base64url(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 /** Whether a socket in `socketRooms` is reached by a broadcast to `rooms` except `except`. */
 function isTargeted(
   socketRooms: ReadonlySet<string>,
@@ -404,7 +397,12 @@ export class Namespace<
    */
   _add(sid: string, auth: Record<string, unknown>, handshake: Omit<Handshake, "auth">): void {
     const random = crypto.getRandomValues(new Uint8Array(ID_BYTES));
-    const socket = new Socket(this, sid, { ...handshake, auth }, base64url(random));
+    const socket = new Socket(
+      this,
+      sid,
+      { ...handshake, auth },
+      this.server._core.socketIdOf(random),
+    );
     runMiddlewares(this._fns.slice(), socket, (err) => {
       const core = this.server._core;
       if (err) {

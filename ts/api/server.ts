@@ -7,7 +7,7 @@
 import type { Core } from "../shim/core.js";
 import type { SocketAction } from "../shim/engine-driver.js";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
-import { authOf, encode, ProtocolViolation, withAttachments } from "./codec.js";
+import { authOf, encode, withAttachments } from "./codec.js";
 import { type Listener, reportError, TypedEmitter } from "./emitter.js";
 import {
   Namespace,
@@ -620,12 +620,7 @@ export class Server<
   ): void {
     const socket = this.#byId.get(socketId);
     if (!socket) return;
-    try {
-      withAttachments(args, binaries);
-    } catch (e) {
-      this.#violation(socket, e);
-      return;
-    }
+    withAttachments(args, binaries);
     if (ackId !== undefined) args.push(this.#ackFunction(socket, ackId));
     socket._onEvent(args);
   }
@@ -633,12 +628,7 @@ export class Server<
   #onAck(socketId: string, id: number, args: unknown[], binaries: Uint8Array[] | undefined): void {
     const socket = this.#byId.get(socketId);
     if (!socket) return;
-    try {
-      withAttachments(args, binaries);
-    } catch (e) {
-      this.#violation(socket, e);
-      return;
-    }
+    withAttachments(args, binaries);
     socket._onAck(id, args);
   }
 
@@ -656,16 +646,6 @@ export class Server<
       const { json, binaries } = encode(args);
       core.ack(socket.id, id, json, binaries);
     };
-  }
-
-  /** The client broke the protocol: the socket emits `error` and the connection closes. */
-  #violation(
-    socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-    err: unknown,
-  ): void {
-    if (!(err instanceof ProtocolViolation)) throw err;
-    socket._onError(err);
-    this._core.closeConnection(socket._sid);
   }
 }
 

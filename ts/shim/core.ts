@@ -7,7 +7,7 @@
  * wake say so explicitly: queries over every socket load the stored index first, the
  * session count loads every hibernated session first.
  */
-import type { CoreOutput, SocketCore } from "./wasm.js";
+import { type CoreOutput, type SocketCore, socketIdFromRandom } from "./wasm.js";
 
 /** What the facade needs from the Durable Object that owns it. */
 export interface CoreOwner {
@@ -54,6 +54,11 @@ export class Core {
   }
 
   // ---- connecting -----------------------------------------------------------------
+
+  /** The id `accept` gives a socket made with `random` (its provisional `socket.id`). */
+  socketIdOf(random: Uint8Array): string {
+    return socketIdFromRandom(random);
+  }
 
   /**
    * Accepts the pending CONNECT of engine session `sid` to `nsp` (socket id from

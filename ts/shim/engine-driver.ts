@@ -42,6 +42,7 @@ import {
   type CoreAction,
   type CoreOutput,
   type EngineCore,
+  forbidden,
   isHeartbeat,
   type SessionSnapshot,
   type SocketCore,
@@ -292,7 +293,8 @@ export class EngineDriver {
       case "handshake": {
         const refusal = await this.#checkAllowRequest(request);
         if (refusal !== null) {
-          return jsonError(403, JSON.stringify({ code: 4, message: refusal }), headers);
+          const answer = forbidden(refusal);
+          return jsonError(answer.status, answer.body, headers);
         }
         return this.turn(() => {
           this.#handshakeRequest = request;

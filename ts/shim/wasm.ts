@@ -6,7 +6,14 @@
  * are generated from their Rust definitions (`rust/wasm/src/shapes.rs`) into
  * `core.d.ts`, and re-exported from here.
  */
-import { EngineCore, initSync, isHeartbeat, SocketCore } from "../wasm-pkg/core.js";
+import {
+  EngineCore,
+  forbidden,
+  initSync,
+  isHeartbeat,
+  SocketCore,
+  socketIdFromRandom,
+} from "../wasm-pkg/core.js";
 import coreModule from "../wasm-pkg/core_bg.wasm";
 
 export type {
@@ -29,4 +36,4 @@ export function loadCore(): void {
   loaded = true;
 }
 
-export { EngineCore, isHeartbeat, SocketCore };
+export { EngineCore, forbidden, isHeartbeat, SocketCore, socketIdFromRandom };

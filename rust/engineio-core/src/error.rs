@@ -79,12 +79,51 @@ impl RequestError {
 
     /// The JSON body of the answer.
     pub fn body(self) -> String {
-        format!(
-            "{{\"code\":{},\"message\":\"{}\"}}",
-            self.code(),
-            self.message()
-        )
+        self.body_with_message(self.message())
     }
+
+    /// The JSON body of the answer with another message (an `allowRequest` hook's
+    /// reason for [`RequestError::Forbidden`]).
+    pub fn body_with_message(self, message: &str) -> String {
+        let mut out = String::with_capacity(24 + message.len());
+        out.push_str("{\"code\":");
+        out.push(char::from(b'0' + self.code()));
+        out.push_str(",\"message\":");
+        push_json_string(message, &mut out);
+        out.push('}');
+        out
+    }
+}
+
+/// Appends `s` to `out` as a JSON string (quotes, backslashes and control characters
+/// escaped).
+pub fn push_json_string(s: &str, out: &mut String) {
+    out.push('"');
+    let mut start = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let escape: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // Every byte escaped is ASCII, so `start..i` lies on char boundaries.
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 #[cfg(test)]
@@ -102,6 +141,10 @@ mod tests {
             r#"{"code":5,"message":"Unsupported protocol version"}"#
         );
         assert_eq!(RequestError::Forbidden.status(), 403);
+        assert_eq!(
+            RequestError::Forbidden.body_with_message("no \"token\"\n"),
+            r#"{"code":4,"message":"no \"token\"\n"}"#
+        );
         assert_eq!(RequestError::UnknownSid.status(), 400);
     }
 }

@@ -105,7 +105,15 @@ impl Decoder {
         if pending.binaries.len() < pending.packet.attachments {
             return Ok(None);
         }
-        Ok(self.pending.take().map(|p| Complete {
+        let Some(p) = self.pending.take() else {
+            return Ok(None);
+        };
+        // As Socket.IO's parser, once every attachment is in: each placeholder must
+        // name one of them.
+        if !placeholders_valid(p.packet.data.as_deref(), p.binaries.len()) {
+            return Err(ParseError::BadAttachments);
+        }
+        Ok(Some(Complete {
             packet: p.packet,
             binaries: p.binaries,
         }))
@@ -129,10 +137,71 @@ impl Decoder {
     }
 }
 
+/// Whether every placeholder (`{"_placeholder":true,"num":N}`) of a payload names an
+/// attachment: `N` an integer below `count`. Binary packets only, so the payload is
+/// parsed into a tree on this path alone; its depth was bounded when it was decoded.
+fn placeholders_valid(payload: Option<&str>, count: usize) -> bool {
+    fn walk(v: &serde_json::Value, count: usize) -> bool {
+        match v {
+            serde_json::Value::Array(items) => items.iter().all(|i| walk(i, count)),
+            serde_json::Value::Object(map) => {
+                if map.get("_placeholder") == Some(&serde_json::Value::Bool(true)) {
+                    return map
+                        .get("num")
+                        .and_then(serde_json::Value::as_u64)
+                        .is_some_and(|n| usize::try_from(n).is_ok_and(|n| n < count));
+                }
+                map.values().all(|i| walk(i, count))
+            }
+            _ => true,
+        }
+    }
+    match payload {
+        None => true,
+        Some(text) => {
+            serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| walk(&v, count))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::packet::PacketKind;
+
+    #[test]
+    fn placeholders_must_name_an_attachment() {
+        let mut d = Decoder::new();
+        assert!(d
+            .add_text(r#"52-["ev",{"_placeholder":true,"num":1}]"#)
+            .unwrap()
+            .is_none());
+        assert!(d.add_binary(&[1]).unwrap().is_none());
+        assert!(d.add_binary(&[2]).unwrap().is_some());
+        for bad in [
+            r#"51-["ev",{"_placeholder":true,"num":1}]"#,
+            r#"51-["ev",{"_placeholder":true,"num":-1}]"#,
+            r#"51-["ev",{"_placeholder":true,"num":0.5}]"#,
+            r#"51-["ev",{"_placeholder":true}]"#,
+            r#"51-["ev",[{"a":{"_placeholder":true,"num":"0"}}]]"#,
+        ] {
+            let mut d = Decoder::new();
+            assert!(d.add_text(bad).unwrap().is_none(), "{bad}");
+            assert_eq!(
+                d.add_binary(&[1]).err(),
+                Some(ParseError::BadAttachments),
+                "{bad}"
+            );
+            assert!(!d.is_reconstructing());
+        }
+        // `_placeholder` other than `true` is plain data.
+        let mut d = Decoder::new();
+        assert!(d
+            .add_text(r#"51-["ev",{"_placeholder":1,"num":9}]"#)
+            .unwrap()
+            .is_none());
+        assert!(d.add_binary(&[1]).unwrap().is_some());
+    }
 
     fn complete(result: Result<Option<Complete>, ParseError>) -> Complete {
         match result {

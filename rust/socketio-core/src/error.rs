@@ -15,8 +15,8 @@ pub enum ParseError {
     Empty,
     /// The first character is not a packet type digit (`0`..`6`).
     UnknownType,
-    /// A binary packet whose `<count>-` header is missing or malformed, or
-    /// whose count is zero.
+    /// A binary packet whose `<count>-` header is missing or malformed, whose
+    /// count is zero, or with a placeholder that names no attachment.
     BadAttachments,
     /// A binary packet announcing more attachments than the decoder accepts.
     TooManyAttachments,

@@ -353,6 +353,37 @@ fn check_packet(bytes: &[u8]) {
     }
 }
 
+/// The `num` of every placeholder object in a payload (`None` for one whose `num` is
+/// not a non-negative integer), found by an explicit stack.
+fn placeholder_nums(payload: &str) -> Vec<Option<u64>> {
+    let Ok(root) = serde_json::from_str::<serde_json::Value>(payload) else {
+        return vec![None];
+    };
+    let mut nums = Vec::new();
+    let mut stack = vec![&root];
+    while let Some(v) = stack.pop() {
+        match v {
+            serde_json::Value::Array(items) => stack.extend(items),
+            serde_json::Value::Object(map) if map.get("_placeholder") == Some(&true.into()) => {
+                nums.push(map.get("num").and_then(|n| n.as_u64()));
+            }
+            serde_json::Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    nums
+}
+
+/// Whether every placeholder of a complete binary packet names one of its `count`
+/// attachments.
+fn names_attachments(packet: &Packet, count: usize) -> bool {
+    packet.data.as_deref().is_none_or(|d| {
+        placeholder_nums(d)
+            .iter()
+            .all(|n| n.is_some_and(|n| n < count as u64))
+    })
+}
+
 /// A binary packet waiting for attachments, as the model sees it.
 struct Pending {
     packet: Packet,
@@ -399,10 +430,15 @@ fn check_reassembly(bytes: &[u8]) {
                         if pending.binaries.len() < pending.packet.attachments {
                             Ok(None)
                         } else {
-                            Ok(model.take().map(|p| Complete {
-                                packet: p.packet,
-                                binaries: p.binaries,
-                            }))
+                            match model.take() {
+                                Some(p) if !names_attachments(&p.packet, p.binaries.len()) => {
+                                    Err(ParseError::BadAttachments)
+                                }
+                                p => Ok(p.map(|p| Complete {
+                                    packet: p.packet,
+                                    binaries: p.binaries,
+                                })),
+                            }
                         }
                     }
                 };

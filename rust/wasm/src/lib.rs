@@ -214,3 +214,30 @@ pub fn is_heartbeat(frame: &str) -> bool {
         }) if t.is_empty()
     )
 }
+
+/// The id of a socket that `accept` would create with `random` (15 bytes from a
+/// CSPRNG): the provisional `socket.id` while its namespace's middlewares run.
+#[wasm_bindgen(js_name = socketIdFromRandom)]
+pub fn socket_id_from_random(random: &[u8]) -> Result<String, JsError> {
+    Ok(socketio_core::SocketServer::socket_id_from_random(
+        &random_bytes(random)?,
+    ))
+}
+
+/// The answer to a handshake that `allowRequest` refused with `message`: HTTP 403
+/// and `{"code":4,"message":...}`, as the reference server answers.
+#[wasm_bindgen(unchecked_return_type = "Refusal")]
+pub fn forbidden(message: &str) -> JsValue {
+    let obj = js_sys::Object::new();
+    set(
+        &obj,
+        "status",
+        JsValue::from(RequestError::Forbidden.status()),
+    );
+    set(
+        &obj,
+        "body",
+        JsValue::from_str(&RequestError::Forbidden.body_with_message(message)),
+    );
+    obj.into()
+}

@@ -9,6 +9,7 @@
 //! the actions refer to it by index. Bytes are moved out of the actions, not copied in
 //! Rust; they are copied once into JavaScript memory.
 
+use engineio_core::error::push_json_string;
 use engineio_core::{Action as EngineAction, ContentType, Data, Frame};
 use socketio_core::packet::push_decimal;
 use socketio_core::{Action, StoreOp};
@@ -37,35 +38,7 @@ impl Out {
 
     /// Appends `s` as a JSON string.
     fn string(&mut self, s: &str) {
-        let out = &mut self.json;
-        out.push('"');
-        let bytes = s.as_bytes();
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let escape: Option<&str> = match b {
-                b'"' => Some("\\\""),
-                b'\\' => Some("\\\\"),
-                b'\n' => Some("\\n"),
-                b'\r' => Some("\\r"),
-                b'\t' => Some("\\t"),
-                0..=0x1f => None,
-                _ => continue,
-            };
-            // Every byte escaped is ASCII, so `start..i` lies on char boundaries.
-            out.push_str(&s[start..i]);
-            match escape {
-                Some(e) => out.push_str(e),
-                None => {
-                    const HEX: &[u8; 16] = b"0123456789abcdef";
-                    out.push_str("\\u00");
-                    out.push(HEX[(b >> 4) as usize] as char);
-                    out.push(HEX[(b & 0xf) as usize] as char);
-                }
-            }
-            start = i + 1;
-        }
-        out.push_str(&s[start..]);
-        out.push('"');
+        push_json_string(s, &mut self.json);
     }
 
     /// Appends `"key":` (keys are plain ASCII names).

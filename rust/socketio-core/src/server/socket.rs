@@ -11,6 +11,12 @@ use super::{wrap, Action, DisconnectReason, SocketServer, SocketState, StoreOp};
 use crate::packet::{encode_frame, PacketKind};
 
 impl SocketServer {
+    /// The id a socket accepted with `random` gets (base64url without padding, as
+    /// Socket.IO's ids), unless another socket has it already.
+    pub fn socket_id_from_random(random: &[u8; SID_RANDOM_BYTES]) -> String {
+        URL_SAFE_NO_PAD.encode(random)
+    }
+
     /// Accepts the CONNECT of engine session `sid` to `nsp`: creates the socket
     /// (id from `random`) and answers `0[/nsp,]{"sid":"<id>"}`. `None` when the
     /// engine session is gone or already joined `nsp`.
@@ -25,7 +31,7 @@ impl SocketServer {
         if client.nsps.contains_key(nsp) || !self.engine.has_session(sid) {
             return None;
         }
-        let mut id = URL_SAFE_NO_PAD.encode(random);
+        let mut id = Self::socket_id_from_random(random);
         while self.sockets.contains_key(&id) {
             id.push('_');
         }
