@@ -141,7 +141,7 @@ class BareConn {
   static open(target, timeoutMs) {
     return new Promise((resolve, reject) => {
       const query = new URLSearchParams(target.query ?? {}).toString();
-      const url = `${target.url.replace(/^http/, "ws")}/bare/?${query}`;
+      const url = `${target.url.replace(/^http/, "ws")}/${target.path ?? "bare"}/?${query}`;
       // permessage-deflate offered as socket.io-client offers it (used from 1 KB), or none.
       const ws = new WebSocket(url, {
         handshakeTimeout: timeoutMs,

@@ -66,6 +66,7 @@ export function createContext({
     loadAtStart,
     results: {
       echo: {},
+      split: null,
       throughput: {},
       throughputNoDeflate: {},
       fanout: {},

@@ -255,6 +255,17 @@ export function renderMicro(ctx) {
 export function notes(ctx, servers) {
   const out = [];
   const pct = (v) => (typeof v === "number" ? `${v.toFixed(0)} %` : "—");
+  const split = ctx.results.split;
+  if (split) {
+    const us = (v) => `${v.toFixed(1)} µs`;
+    out.push(
+      "echo CPU split (server CPU per sequential round trip, interleaved rounds): bare echo " +
+        `${us(split.bare)}; the bare echo plus the Socket.IO core's calls for the message ` +
+        `and its ack (bench worker \`CoreEcho\`) ${us(split.core)}, so the core's share is ` +
+        `${us(split.core - split.bare)}; socket.io-durable ${us(split.ours)}, so the ` +
+        `JavaScript layer's share (driver, app API, listener) is ${us(split.ours - split.core)}.`,
+    );
+  }
   for (const s of SERVERS) {
     const e = ctx.results.echo[s];
     const t = ctx.results.throughput[s];

@@ -39,6 +39,7 @@ import { startIdle } from "./workloads/idle.mjs";
 import { joinsWorkload } from "./workloads/joins.mjs";
 import { microBenchmarks } from "./workloads/micro.mjs";
 import { measureSizes } from "./workloads/sizes.mjs";
+import { splitWorkload } from "./workloads/split.mjs";
 import { throughputWorkload } from "./workloads/throughput.mjs";
 import { startWake } from "./workloads/wake.mjs";
 
@@ -50,6 +51,7 @@ const loadAtStart = os.loadavg();
 /** The workloads that --only can name. */
 const WORKLOADS = [
   "echo",
+  "split",
   "throughput",
   "fanout",
   "joins",
@@ -198,6 +200,7 @@ async function main(opts) {
       });
     }
     if (wanted("echo")) await run("echo round trip", () => echoWorkload(ctx, servers));
+    if (wanted("split")) await run("echo CPU split", () => splitWorkload(ctx, servers));
     if (wanted("throughput")) {
       await run("throughput", () => throughputWorkload(ctx, servers));
       await run("throughput, clients without permessage-deflate", () =>

@@ -20,6 +20,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { routeSocketIo, type Server, type ServerOptions, SocketIoServer } from "../../ts/index.js";
+import { loadCore, SocketCore } from "../../ts/shim/wasm.js";
 import { handlers } from "./handlers.js";
 
 // ---- counters --------------------------------------------------------------------
@@ -285,12 +286,56 @@ export class BareEcho extends DurableObject<Env> {
   }
 }
 
+/**
+ * The bare echo plus the Socket.IO core's work for each message, and nothing else: one
+ * engine session of the core stands for every WebSocket of the object, each message
+ * goes through `wsText` and its acknowledgement through `ack`, and the ack frame the core
+ * writes is sent back. Between it and the bare echo lies the core's cost per message
+ * (the WebAssembly calls and what crosses); between it and socket.io-durable, the
+ * JavaScript layer's (driver, app API, listeners).
+ */
+export class CoreEcho extends DurableObject<Env> {
+  readonly #core: SocketCore;
+  readonly #sid: string;
+  readonly #id: string;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    loadCore();
+    const core = new SocketCore({});
+    const now = Date.now();
+    const opened = core
+      .open(now, "websocket", undefined, crypto.getRandomValues(new Uint8Array(15)))
+      .find((a) => a.type === "opened");
+    this.#sid = opened?.sid ?? "";
+    core.wsText(now, this.#sid, "40");
+    this.#id = core.accept(this.#sid, "/", crypto.getRandomValues(new Uint8Array(15))).id ?? "";
+    this.#core = core;
+  }
+
+  override async fetch(): Promise<Response> {
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1]);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (typeof message !== "string") return;
+    const event = this.#core.wsText(Date.now(), this.#sid, message)[0];
+    if (event?.type !== "event" || event.ackId === undefined) return;
+    const answer = this.#core.ack(this.#id, event.ackId, JSON.stringify(event.args.slice(1)), []);
+    for (const a of answer)
+      if (a.type === "wsSend" && typeof a.frame === "string") ws.send(a.frame);
+  }
+}
+
 // ---- routing -------------------------------------------------------------------
 
 interface Env {
   BENCH: DurableObjectNamespace<BenchSocketIo>;
   WAKE: DurableObjectNamespace<WakeSocketIo>;
   BARE: DurableObjectNamespace<BareEcho>;
+  CORE: DurableObjectNamespace<CoreEcho>;
 }
 
 type AnyNamespace = Env[keyof Env];
@@ -303,6 +348,8 @@ function namespaceOf(env: Env, cls: string | null): AnyNamespace | null {
       return env.WAKE;
     case "bare":
       return env.BARE;
+    case "core":
+      return env.CORE;
     default:
       return null;
   }
@@ -328,6 +375,9 @@ export default {
     }
     if (url.pathname === "/bare" || url.pathname.startsWith("/bare/")) {
       return env.BARE.get(env.BARE.idFromName(name)).fetch(request);
+    }
+    if (url.pathname === "/core" || url.pathname.startsWith("/core/")) {
+      return env.CORE.get(env.CORE.idFromName(name)).fetch(request);
     }
     const ns = namespaceOf(env, q.get("cls"));
     if (!ns) return new Response("unknown class", { status: 404 });
