@@ -98,11 +98,16 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
     this.#driver.webSocketMessage(ws, message);
   }
 
-  override async webSocketClose(ws: WebSocket): Promise<void> {
+  override async webSocketClose(
+    ws: WebSocket,
+    _code: number,
+    _reason: string,
+    _wasClean: boolean,
+  ): Promise<void> {
     this.#driver.webSocketClose(ws);
   }
 
-  override async webSocketError(ws: WebSocket): Promise<void> {
+  override async webSocketError(ws: WebSocket, _error: unknown): Promise<void> {
     this.#driver.webSocketError(ws);
   }
 
