@@ -2,7 +2,7 @@
  * `BroadcastOperator`: a target (namespace, rooms, exclusions) and flags, built by
  * chaining, then used once to emit or to act on the matching sockets.
  */
-import { assertNotReserved, encode } from "./codec.js";
+import { encode } from "./codec.js";
 import { type Listener, safeCall } from "./emitter.js";
 import type { Namespace } from "./namespace.js";
 import type { Handshake, Socket } from "./socket.js";
@@ -154,7 +154,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
    * @throws when `ev` is a reserved event name
    */
   emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
-    assertNotReserved(ev);
+    this.#nsp.server._core.assertEmittable(ev);
     this.#emit([ev, ...args]);
     return true;
   }
@@ -168,7 +168,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
   ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
     return new Promise((resolve, reject) => {
-      assertNotReserved(ev);
+      this.#nsp.server._core.assertEmittable(ev);
       this.#emit([
         ev,
         ...args,

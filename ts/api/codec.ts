@@ -5,21 +5,6 @@
  * payloads go the other way, attachments arriving as `Uint8Array`.
  */
 
-/** Event names an app may not emit: they mean something to the library or the client. */
-export const RESERVED_EVENTS: ReadonlySet<string | symbol> = new Set([
-  "connect",
-  "connect_error",
-  "disconnect",
-  "disconnecting",
-  "newListener",
-  "removeListener",
-]);
-
-/** Throws when `ev` is reserved. */
-export function assertNotReserved(ev: string | symbol): void {
-  if (RESERVED_EVENTS.has(ev)) throw new Error(`"${String(ev)}" is a reserved event name`);
-}
-
 /** A payload ready for the core. */
 export interface Encoded {
   /** JSON text of the array. */

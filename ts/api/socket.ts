@@ -5,7 +5,7 @@
 
 import type { Core } from "../shim/core.js";
 import { type BroadcastFlags, BroadcastOperator } from "./broadcast-operator.js";
-import { assertNotReserved, encode } from "./codec.js";
+import { encode } from "./codec.js";
 import { type Listener, reportError, safeCall, TypedEmitter } from "./emitter.js";
 import { type Middleware, runMiddlewares } from "./middleware.js";
 import type { Namespace } from "./namespace.js";
@@ -224,7 +224,7 @@ export class Socket<
    * @throws when `ev` is a reserved event name
    */
   emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
-    assertNotReserved(ev);
+    this.#core.assertEmittable(ev);
     this.#send([ev, ...args]);
     return true;
   }
@@ -239,7 +239,7 @@ export class Socket<
   ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
     const withError = this.#flags.timeout !== undefined;
     return new Promise((resolve, reject) => {
-      assertNotReserved(ev);
+      this.#core.assertEmittable(ev);
       const cb = withError
         ? (err: unknown, value: unknown) => (err ? reject(err) : resolve(value as never))
         : (value: unknown) => resolve(value as never);

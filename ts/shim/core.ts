@@ -7,7 +7,7 @@
  * wake say so explicitly: queries over every socket load the stored index first, the
  * session count loads every hibernated session first.
  */
-import { type CoreOutput, type SocketCore, socketIdFromRandom } from "./wasm.js";
+import { type CoreOutput, isReservedEvent, type SocketCore, socketIdFromRandom } from "./wasm.js";
 
 /** What the facade needs from the Durable Object that owns it. */
 export interface CoreOwner {
@@ -78,6 +78,13 @@ export class Core {
   }
 
   // ---- sending --------------------------------------------------------------------
+
+  /** Throws when the app may not emit `ev` (a name reserved by the protocol). */
+  assertEmittable(ev: string | symbol): void {
+    if (typeof ev === "string" && isReservedEvent(ev)) {
+      throw new Error(`"${ev}" is a reserved event name`);
+    }
+  }
 
   /** Sends an event to one socket; the ack id when `withAck`. */
   emitToSocket(

@@ -11,6 +11,7 @@ import {
   forbidden,
   initSync,
   isHeartbeat,
+  isReservedEvent,
   SocketCore,
   socketIdFromRandom,
 } from "../wasm-pkg/core.js";
@@ -36,4 +37,4 @@ export function loadCore(): void {
   loaded = true;
 }
 
-export { EngineCore, forbidden, isHeartbeat, SocketCore, socketIdFromRandom };
+export { EngineCore, forbidden, isHeartbeat, isReservedEvent, SocketCore, socketIdFromRandom };

@@ -11,6 +11,12 @@
 //! unbounded number of messages nor reserve unbounded memory; the size of
 //! each message is bounded by the engine's `maxPayload`.
 
+use std::fmt;
+
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
+
 use crate::error::ParseError;
 use crate::packet::{Packet, DEFAULT_MAX_ATTACHMENTS};
 
@@ -138,29 +144,162 @@ impl Decoder {
 }
 
 /// Whether every placeholder (`{"_placeholder":true,"num":N}`) of a payload names an
-/// attachment: `N` an integer below `count`. Binary packets only, so the payload is
-/// parsed into a tree on this path alone; its depth was bounded when it was decoded.
+/// attachment: `N` an integer below `count`. Binary packets only; the payload is walked
+/// once without building a tree, and its depth was bounded when it was decoded.
 fn placeholders_valid(payload: Option<&str>, count: usize) -> bool {
-    fn walk(v: &serde_json::Value, count: usize) -> bool {
-        match v {
-            serde_json::Value::Array(items) => items.iter().all(|i| walk(i, count)),
-            serde_json::Value::Object(map) => {
-                if map.get("_placeholder") == Some(&serde_json::Value::Bool(true)) {
-                    return map
-                        .get("num")
-                        .and_then(serde_json::Value::as_u64)
-                        .is_some_and(|n| usize::try_from(n).is_ok_and(|n| n < count));
-                }
-                map.values().all(|i| walk(i, count))
-            }
-            _ => true,
-        }
+    let Some(text) = payload else {
+        return true;
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    matches!(de.deserialize_any(Placeholders { count }), Ok(true))
+}
+
+/// Walks one JSON value: `true` when every placeholder in it names an attachment.
+#[derive(Clone, Copy)]
+struct Placeholders {
+    count: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Placeholders {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
     }
-    match payload {
-        None => true,
-        Some(text) => {
-            serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| walk(&v, count))
+}
+
+/// What a key of an object is, for [`Placeholders`].
+enum Key {
+    Placeholder,
+    Num,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "_placeholder" => Key::Placeholder,
+                    "num" => Key::Num,
+                    _ => Key::Other,
+                })
+            }
         }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// A value under `_placeholder` or `num`, as far as placeholders care.
+enum Scalar {
+    True,
+    Index(u64),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
+        struct ScalarVisitor;
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(if v { Scalar::True } else { Scalar::Other })
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Index(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(u64::try_from(v).map_or(Scalar::Other, Scalar::Index))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                // `1.0` is the number 1 in JavaScript too.
+                let integral = v >= 0.0 && v.fract() == 0.0 && v < u64::MAX as f64;
+                Ok(if integral {
+                    Scalar::Index(v as u64)
+                } else {
+                    Scalar::Other
+                })
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+        }
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+impl<'de> Visitor<'de> for Placeholders {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<bool, E> {
+        Ok(true)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
+        Ok(true)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
+        Ok(true)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+        Ok(true)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<bool, E> {
+        Ok(true)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+        Ok(true)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        let mut ok = true;
+        while let Some(item) = seq.next_element_seed(self)? {
+            ok &= item;
+        }
+        Ok(ok)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        // An object is a placeholder when `_placeholder` is `true` (wherever the key
+        // comes); then its `num` must name an attachment, and its other values do not
+        // matter (they are replaced by the attachment).
+        let mut placeholder = false;
+        let mut num = Scalar::Other;
+        let mut inner_ok = true;
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Placeholder => placeholder = matches!(map.next_value()?, Scalar::True),
+                Key::Num => num = map.next_value()?,
+                Key::Other => inner_ok &= map.next_value_seed(self)?,
+            }
+        }
+        Ok(if placeholder {
+            matches!(num, Scalar::Index(n) if usize::try_from(n).is_ok_and(|n| n < self.count))
+        } else {
+            inner_ok
+        })
     }
 }
 
@@ -194,6 +333,14 @@ mod tests {
             );
             assert!(!d.is_reconstructing());
         }
+        // `1.0` is the number 1, as in JavaScript; duplicate keys: the last one counts.
+        let mut d = Decoder::new();
+        assert!(d
+            .add_text(r#"52-["ev",{"num":1.0,"_placeholder":true}]"#)
+            .unwrap()
+            .is_none());
+        assert!(d.add_binary(&[1]).unwrap().is_none());
+        assert!(d.add_binary(&[2]).unwrap().is_some());
         // `_placeholder` other than `true` is plain data.
         let mut d = Decoder::new();
         assert!(d

@@ -365,7 +365,14 @@ fn placeholder_nums(payload: &str) -> Vec<Option<u64>> {
         match v {
             serde_json::Value::Array(items) => stack.extend(items),
             serde_json::Value::Object(map) if map.get("_placeholder") == Some(&true.into()) => {
-                nums.push(map.get("num").and_then(|n| n.as_u64()));
+                // A number equal to an integer counts, `1.0` as `1` (JavaScript's view).
+                nums.push(map.get("num").and_then(|n| {
+                    n.as_u64().or_else(|| {
+                        n.as_f64()
+                            .filter(|f| *f >= 0.0 && f.fract() == 0.0 && *f < u64::MAX as f64)
+                            .map(|f| f as u64)
+                    })
+                }));
             }
             serde_json::Value::Object(map) => stack.extend(map.values()),
             _ => {}

@@ -241,3 +241,10 @@ pub fn forbidden(message: &str) -> JsValue {
     );
     obj.into()
 }
+
+/// Whether an application may not emit `name`: it means something to the library or
+/// the client (`connect`, `disconnect`, ...), and a client sending it is refused.
+#[wasm_bindgen(js_name = isReservedEvent)]
+pub fn is_reserved_event(name: &str) -> bool {
+    socketio_core::packet::is_reserved_event(name)
+}
