@@ -83,7 +83,18 @@ try {
   for (const name of WASM_PKG_FILES) {
     const from = path.join(WASM_PKG_DIR, name);
     if (!fs.existsSync(from)) throw new ToolchainError(`ts/wasm-pkg/${name} is missing`);
-    fs.copyFileSync(from, path.join(wasmOut, name));
+    if (name.endsWith(".d.ts")) {
+      // wasm-bindgen declares `[Symbol.dispose]()` on its classes, which needs the
+      // `esnext.disposable` lib: an app compiled with an older `lib` (the Workers
+      // templates' default) would fail on our declarations. The library never hands
+      // these classes to the app, so the member is left out of the published types.
+      const text = fs
+        .readFileSync(from, "utf8")
+        .replace(/^\s*\[Symbol\.dispose\]\(\): void;\n/gm, "");
+      fs.writeFileSync(path.join(wasmOut, name), text);
+    } else {
+      fs.copyFileSync(from, path.join(wasmOut, name));
+    }
   }
 
   const files = listFiles(DIST);

@@ -20,6 +20,7 @@
 
 mod engine;
 mod out;
+mod read;
 pub mod shapes;
 mod shared;
 mod socket;
@@ -30,7 +31,6 @@ pub use socket::SocketCore;
 use engineio_core::{
     EngineConfig, Method, RequestError, RequestInfo, Route, Snapshot, Transport, SID_RANDOM_BYTES,
 };
-use serde::Deserialize;
 use socketio_core::SocketConfig;
 use wasm_bindgen::prelude::*;
 
@@ -43,8 +43,7 @@ fn error_value(e: RequestError) -> JsValue {
 }
 
 /// Server options as the TypeScript side passes them (Socket.IO's names).
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Default)]
 struct JsOptions {
     ping_interval: Option<f64>,
     ping_timeout: Option<f64>,
@@ -53,6 +52,20 @@ struct JsOptions {
     allow_upgrades: Option<bool>,
     upgrade_timeout: Option<f64>,
     connect_timeout: Option<f64>,
+}
+
+impl JsOptions {
+    fn read(o: &JsValue) -> Result<JsOptions, String> {
+        Ok(JsOptions {
+            ping_interval: read::number(o, "pingInterval")?,
+            ping_timeout: read::number(o, "pingTimeout")?,
+            max_http_buffer_size: read::number(o, "maxHttpBufferSize")?,
+            transports: read::strings(o, "transports")?,
+            allow_upgrades: read::boolean(o, "allowUpgrades")?,
+            upgrade_timeout: read::number(o, "upgradeTimeout")?,
+            connect_timeout: read::number(o, "connectTimeout")?,
+        })
+    }
 }
 
 fn ms(v: Option<f64>, default: u64) -> u64 {
@@ -76,7 +89,7 @@ fn parse_options(options: JsValue) -> Result<(EngineConfig, SocketConfig), JsErr
     let o: JsOptions = if options.is_undefined() || options.is_null() {
         JsOptions::default()
     } else {
-        serde_wasm_bindgen::from_value(options)
+        JsOptions::read(&options)
             .map_err(|e| JsError::new(&format!("invalid server options: {e}")))?
     };
     let d = EngineConfig::default();
@@ -184,21 +197,12 @@ pub(crate) fn transport_name(t: Transport) -> &'static str {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct JsSnapshot {
-    sid: String,
-    next_ping_at: f64,
-    pong_deadline: Option<f64>,
-}
-
-/// Reads a snapshot written by a `persist` action.
+/// Reads a snapshot written by a `persist` action (`{ sid, nextPingAt, pongDeadline? }`).
 fn parse_snapshot(value: JsValue) -> Option<Snapshot> {
-    let s: JsSnapshot = serde_wasm_bindgen::from_value(value).ok()?;
     Some(Snapshot {
-        sid: s.sid,
-        next_ping_at: now_ms(s.next_ping_at),
-        pong_deadline: s.pong_deadline.map(now_ms),
+        sid: read::string(&value, "sid")?,
+        next_ping_at: now_ms(read::number(&value, "nextPingAt").ok()??),
+        pong_deadline: read::number(&value, "pongDeadline").ok()?.map(now_ms),
     })
 }
 

@@ -3,31 +3,26 @@
 use engineio_core::Engine;
 use socketio_core::{Emit, RoomChanges, SocketServer, StoredSocket};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::out::Out;
 use crate::shared::{engine_methods, EngineLike};
-use crate::{parse_options, parse_snapshot, random_bytes, set};
+use crate::{parse_options, parse_snapshot, random_bytes, read, set};
 
-/// Reads `[{ id, sid, nsp, rooms }]` rows (an absent or malformed list is empty).
+/// Reads `[{ id, sid, nsp, rooms }]` rows (an absent or malformed list is empty; a
+/// malformed row is skipped).
 fn stored_rows(rows: JsValue) -> Vec<StoredSocket> {
-    #[derive(serde::Deserialize)]
-    struct Row {
-        id: String,
-        sid: String,
-        nsp: String,
-        #[serde(default)]
-        rooms: Vec<String>,
-    }
-    if rows.is_undefined() || rows.is_null() {
+    let Some(list) = rows.dyn_ref::<js_sys::Array>() else {
         return Vec::new();
-    }
-    let rows: Vec<Row> = serde_wasm_bindgen::from_value(rows).unwrap_or_default();
-    rows.into_iter()
-        .map(|r| StoredSocket {
-            id: r.id,
-            sid: r.sid,
-            nsp: r.nsp,
-            rooms: r.rooms,
+    };
+    list.iter()
+        .filter_map(|r| {
+            Some(StoredSocket {
+                id: read::string(&r, "id")?,
+                sid: read::string(&r, "sid")?,
+                nsp: read::string(&r, "nsp")?,
+                rooms: read::strings(&r, "rooms").ok()?.unwrap_or_default(),
+            })
         })
         .collect()
 }
