@@ -71,6 +71,26 @@ describe.each(MODES)("rooms and broadcasts ($name)", (mode) => {
     expect([a, b, c, d].map((x) => hits(x, "hit", tag))).toEqual([0, 1, 1, 0]);
   });
 
+  it("outgoing listeners hear exactly the broadcasts that reach their socket", async () => {
+    const [a, b, c] = (await connectMany(3)) as [Client, Client, Client];
+    const r1 = `r1-${uid()}`;
+    const r2 = `r2-${uid()}`;
+    await a.call("join", r1);
+    await b.call("join", [r1, r2]);
+    await a.call("watch-outgoing");
+    await b.call("watch-outgoing");
+    const toR1 = `t1-${uid()}`;
+    const notR2 = `t2-${uid()}`;
+    await c.call("cast", { rooms: [r1], event: "hit", args: [toR1] });
+    await c.call("cast", { except: [r2], event: "hit", args: [notR2] });
+    await Promise.all([a, b, c].map(flush));
+    const seen = (x: Client, tag: string) =>
+      x.count("outgoing-seen", (args) => args[0] === "hit" && args[1] === tag);
+    expect([a, b].map((x) => seen(x, toR1))).toEqual([1, 1]);
+    expect([a, b].map((x) => seen(x, notR2))).toEqual([1, 0]);
+    expect([a, b].map((x) => hits(x, "hit", notR2))).toEqual([1, 0]);
+  });
+
   it("except leaves out the members of the excluded rooms", async () => {
     const [a, b, c, d] = (await connectMany(4)) as [Client, Client, Client, Client];
     const r1 = `r1-${uid()}`;

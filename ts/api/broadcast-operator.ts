@@ -194,7 +194,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
     const core = this.#nsp.server._core;
     const collector = ack ? new AckCollector(ack, this.#flags.timeout) : undefined;
     for (const nsp of this.#nsp._targets()) {
-      nsp._notifyOutgoing(this.#rooms, this.#except, data);
+      nsp._notifyOutgoing(rooms, except, data);
       const r = core.broadcast(nsp.name, rooms, except, json, binaries, !!collector, volatile);
       if (collector && r) {
         for (const id of r.recipients) {

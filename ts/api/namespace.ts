@@ -118,20 +118,6 @@ export type NamespaceMiddleware<
 
 const ID_BYTES = 15;
 
-/** Whether a socket in `socketRooms` is reached by a broadcast to `rooms` except `except`. */
-function isTargeted(
-  socketRooms: ReadonlySet<string>,
-  rooms: ReadonlySet<string>,
-  except: ReadonlySet<string>,
-): boolean {
-  let included = rooms.size === 0;
-  for (const r of socketRooms) {
-    if (except.has(r)) return false;
-    if (rooms.has(r)) included = true;
-  }
-  return included;
-}
-
 /** The CONNECT_ERROR payload for what a middleware refused with. */
 function connectErrorJson(err: unknown): string {
   if (err === null || typeof err !== "object") return JSON.stringify({ message: String(err) });
@@ -379,10 +365,11 @@ export class Namespace<
   }
 
   /** Tells the outgoing listeners of the sockets a broadcast reaches. @internal */
-  _notifyOutgoing(rooms: ReadonlySet<string>, except: ReadonlySet<string>, data: unknown[]): void {
+  _notifyOutgoing(rooms: string[], except: string[], data: unknown[]): void {
     if (this.#outgoing.size === 0) return;
+    const core = this.server._core;
     for (const socket of [...this.#outgoing]) {
-      if (isTargeted(socket.rooms, rooms, except)) socket._notifyOutgoing(data);
+      if (core.isTargeted(socket.id, rooms, except)) socket._notifyOutgoing(data);
     }
   }
 

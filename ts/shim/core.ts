@@ -159,6 +159,11 @@ export class Core {
     return this.#core.roomsIn(nsp);
   }
 
+  /** Whether a broadcast to `rooms` (all when empty) except `except` reaches socket `id`. */
+  isTargeted(id: string, rooms: string[], except: string[]): boolean {
+    return this.#core.isTargeted(id, rooms, except);
+  }
+
   /** The rooms of socket `id` (its own id included). */
   roomsOf(id: string): string[] {
     return this.#core.roomsOf(id);

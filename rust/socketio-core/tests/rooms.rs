@@ -125,3 +125,33 @@ fn every_way_out_leaves_every_room() {
     assert!(h.server.rooms_in("/").is_empty());
     assert_eq!(h.server.sockets_count(), 0);
 }
+
+#[test]
+fn is_targeted_agrees_with_sockets_in() {
+    let mut h = Harness::default_config();
+    let (_, a) = h.ws_socket("/");
+    let (_, b) = h.ws_socket("/");
+    let (_, c) = h.ws_socket("/");
+    h.server.join(h.now, &a, &strings(&["r1"]));
+    h.server.join(h.now, &b, &strings(&["r1", "r2"]));
+    let cases: [(&[&str], &[&str]); 6] = [
+        (&[], &[]),
+        (&["r1"], &[]),
+        (&["r1"], &["r2"]),
+        (&[], &["r1"]),
+        (&["r2", "nowhere"], &[]),
+        (&["r1"], &["r1"]),
+    ];
+    for (rooms, except) in cases {
+        let (rooms, except) = (strings(rooms), strings(except));
+        let reached = h.server.sockets_in("/", &rooms, &except);
+        for id in [&a, &b, &c] {
+            assert_eq!(
+                h.server.is_targeted(id, &rooms, &except),
+                reached.contains(id),
+                "{id} for rooms {rooms:?} except {except:?}"
+            );
+        }
+    }
+    assert!(!h.server.is_targeted("no-such-socket", &[], &[]));
+}

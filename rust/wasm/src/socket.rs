@@ -244,6 +244,19 @@ impl SocketCore {
         string_array(&self.core.sockets_in(nsp, &strings(rooms), &strings(except)))
     }
 
+    /// Whether a broadcast to `rooms` (all when empty) except `except` reaches
+    /// socket `socket_id`.
+    #[wasm_bindgen(js_name = isTargeted)]
+    pub fn is_targeted(
+        &self,
+        socket_id: &str,
+        #[wasm_bindgen(unchecked_param_type = "string[]")] rooms: &js_sys::Array,
+        #[wasm_bindgen(unchecked_param_type = "string[]")] except: &js_sys::Array,
+    ) -> bool {
+        self.core
+            .is_targeted(socket_id, &strings(rooms), &strings(except))
+    }
+
     /// The rooms of a socket (its own id included).
     #[wasm_bindgen(js_name = roomsOf, unchecked_return_type = "string[]")]
     pub fn rooms_of(&self, socket_id: &str) -> JsValue {

@@ -50,6 +50,20 @@ impl SocketServer {
         out
     }
 
+    /// Whether a broadcast to `rooms` (every socket of the namespace when empty),
+    /// except those in `except`, reaches socket `socket_id`: the rule of
+    /// [`SocketServer::sockets_in`], for one socket (its outgoing listeners are told
+    /// of the packet).
+    pub fn is_targeted(&self, socket_id: &str, rooms: &[String], except: &[String]) -> bool {
+        let Some(s) = self.sockets.get(socket_id) else {
+            return false;
+        };
+        if except.iter().any(|r| s.rooms.contains(r)) {
+            return false;
+        }
+        rooms.is_empty() || rooms.iter().any(|r| s.rooms.contains(r))
+    }
+
     /// Ids of the sockets of `nsp` in any of `rooms` (all when empty) and in
     /// none of `except`.
     pub fn sockets_in(&self, nsp: &str, rooms: &[String], except: &[String]) -> Vec<String> {
