@@ -88,7 +88,7 @@ export class SocketIoServer<
     if (this.#wakes > 1) console.log(`[socket.io-durable] object started (start #${this.#wakes})`);
     const core = new SocketCore(coreOptions(options));
     this.#core = core;
-    for (const [nsp, next] of this.#store.ackFloors()) core.restoreAckIds(nsp, next);
+    for (const [nsp, next] of this.#store.ackFloors()) core.resumeAckIds(nsp, next);
     this.#indexLoaded = !this.#store.hasSockets();
     const driver = new EngineDriver(ctx, core, options, {
       opened: (sid, request) => {
@@ -290,7 +290,7 @@ export class SocketIoServer<
     if (typeof message === "string" && isHeartbeat(message)) return;
     this.#loaded.add(sid);
     const rows = this.#store.socketsOf(sid);
-    if (rows.length > 0) this.#core.restoreSockets(rows);
+    if (rows.length > 0) this.#core.loadSockets(rows);
   }
 
   /** Loads every stored socket into the core, dropping those of vanished sessions. */
@@ -310,7 +310,7 @@ export class SocketIoServer<
       }
     }
     for (const sid of gone) this.#store.removeConnection(sid);
-    this.#core.restoreSockets(live);
+    this.#core.loadSockets(live);
     for (const row of live) this.#loaded.add(row.sid);
   }
 

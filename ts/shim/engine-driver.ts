@@ -417,7 +417,7 @@ export class EngineDriver {
   #revive(now: number, ws: WebSocket, att: SessionSnapshot, use: boolean): void {
     this.#attach(att.sid, ws);
     const rows = this.#events.reviving?.(now, att, use);
-    this.run(this.core.restore(now, att, rows));
+    this.run(this.core.reviveSession(now, att, rows));
   }
 
   #attach(sid: string, ws: WebSocket): void {

@@ -29,11 +29,12 @@ impl EngineCore {
         })
     }
 
-    /// Brings back a WebSocket session from its snapshot (`{ sid, nextPingAt,
-    /// pongDeadline }`); returns the actions (a close if it expired meanwhile).
-    /// `rows` is ignored (the Socket.IO core reads its stored sockets there).
-    #[wasm_bindgen(unchecked_return_type = "CoreOutput")]
-    pub fn restore(
+    /// Revives a hibernated WebSocket session from its snapshot (`{ sid,
+    /// nextPingAt, pongDeadline }`); returns the actions (a close if it expired
+    /// meanwhile). `rows` is ignored (the Socket.IO core reads its stored sockets
+    /// there).
+    #[wasm_bindgen(js_name = reviveSession, unchecked_return_type = "CoreOutput")]
+    pub fn revive_session(
         &mut self,
         now: f64,
         #[wasm_bindgen(unchecked_param_type = "SessionSnapshot")] snapshot: JsValue,

@@ -101,11 +101,11 @@ impl SocketCore {
         })
     }
 
-    /// Brings back a WebSocket session from its snapshot, with the sockets
-    /// it carries as read from storage (may be empty, to load them later with
-    /// `restoreSockets`).
-    #[wasm_bindgen(unchecked_return_type = "CoreOutput")]
-    pub fn restore(
+    /// Revives a hibernated WebSocket session from its snapshot, with the
+    /// sockets it carries as read from storage (may be empty, to load them later
+    /// with `loadSockets`).
+    #[wasm_bindgen(js_name = reviveSession, unchecked_return_type = "CoreOutput")]
+    pub fn revive_session(
         &mut self,
         now: f64,
         #[wasm_bindgen(unchecked_param_type = "SessionSnapshot")] snapshot: JsValue,
@@ -263,10 +263,10 @@ impl SocketCore {
         string_array(&self.core.rooms_of(socket_id))
     }
 
-    /// Brings back stored sockets after a restart; their engine sessions must
-    /// be restored first.
-    #[wasm_bindgen(js_name = restoreSockets)]
-    pub fn restore_sockets(
+    /// Loads stored sockets after a restart; their engine sessions must be
+    /// revived first.
+    #[wasm_bindgen(js_name = loadSockets)]
+    pub fn load_sockets(
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "StoredSocketRow[]")] rows: JsValue,
     ) {
@@ -274,8 +274,8 @@ impl SocketCore {
     }
 
     /// Resumes ack id allocation of `nsp` at `next`.
-    #[wasm_bindgen(js_name = restoreAckIds)]
-    pub fn restore_ack_ids(&mut self, nsp: &str, next: f64) {
+    #[wasm_bindgen(js_name = resumeAckIds)]
+    pub fn resume_ack_ids(&mut self, nsp: &str, next: f64) {
         if let Some(n) = ack_id(next) {
             self.core.restore_ack_ids(self.now, nsp, n);
         }
