@@ -23,13 +23,7 @@ import { Core } from "./shim/core.js";
 import { EngineDriver, logFailure, type SocketAction } from "./shim/engine-driver.js";
 import { coreOptions } from "./shim/engine-server.js";
 import { SocketStore } from "./shim/store.js";
-import {
-  isHeartbeat,
-  loadCore,
-  type SessionSnapshot,
-  SocketCore,
-  type StoredSocketRow,
-} from "./shim/wasm.js";
+import { loadCore, type SessionSnapshot, SocketCore, type StoredSocketRow } from "./shim/wasm.js";
 
 /**
  * A Socket.IO server in a Durable Object. Subclass it, set `static options`, and
@@ -100,8 +94,9 @@ export class SocketIoServer<
         this.io._engineClosed(sid);
       },
       socketAction: (action, binaries) => this.#onSocketAction(action, binaries),
-      reviving: (now, att, use) => this.#reviving(now, att, use),
-      using: (sid, message) => this.#using(sid, message),
+      reviving: (att, load) => this.#reviving(att, load),
+      isLoaded: (sid) => this.#indexLoaded || this.#loaded.has(sid),
+      load: (sid) => this.#loadConnection(sid),
       turnEnd: () => this.#turnEnd(),
       otherRequest: (request) => this.onOtherRequest(request),
     });
@@ -274,20 +269,18 @@ export class SocketIoServer<
   // The driver revives engine sessions; this layer then loads the sockets it stored
   // (into the core) and rebuilds their JavaScript side on first use.
 
-  /** The stored sockets to revive with session `att.sid`. */
-  #reviving(now: number, att: SessionSnapshot, use: boolean): StoredSocketRow[] {
-    const expired = att.pongDeadline !== undefined && att.pongDeadline <= now;
-    // The alarm revives sessions only to ping them: their sockets stay in storage
-    // until the session speaks, unless it expired and its sockets must leave now.
-    if (!use && !expired) return [];
+  /**
+   * The stored sockets to revive with session `att.sid`. The alarm revives sessions only
+   * to ping them (`load` false): their sockets stay in storage until the session speaks.
+   */
+  #reviving(att: SessionSnapshot, load: boolean): StoredSocketRow[] {
+    if (!load) return [];
     this.#loaded.add(att.sid);
     return this.#store.socketsOf(att.sid);
   }
 
   /** Session `sid` is about to be used: its stored sockets must be in the core. */
-  #using(sid: string, message: string | ArrayBuffer | undefined): void {
-    if (this.#indexLoaded || this.#loaded.has(sid)) return;
-    if (typeof message === "string" && isHeartbeat(message)) return;
+  #loadConnection(sid: string): void {
     this.#loaded.add(sid);
     const rows = this.#store.socketsOf(sid);
     if (rows.length > 0) this.#core.loadSockets(rows);

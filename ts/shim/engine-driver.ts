@@ -43,6 +43,7 @@ import {
   type CoreOutput,
   type EngineCore,
   forbidden,
+  isExpired,
   isHeartbeat,
   type SessionSnapshot,
   type SocketCore,
@@ -101,15 +102,18 @@ export interface EngineEvents {
   socketAction?(action: SocketAction, binaries: Uint8Array[]): void;
   /**
    * A hibernated session is being revived: what the core needs with it (the Socket.IO
-   * layer's stored sockets of that session). `use`: the session is about to be used (a
-   * message or close on it), not only pinged by the alarm.
+   * layer's stored sockets of that session), when `load` is true: the session is about
+   * to be used (a message other than a pong, or its close) or expired (its sockets must
+   * leave now), not only pinged by the alarm. Whatever it returns is loaded with it.
    */
-  reviving?(now: number, att: SessionSnapshot, use: boolean): StoredSocketRow[] | undefined;
+  reviving?(att: SessionSnapshot, load: boolean): StoredSocketRow[] | undefined;
+  /** Whether what the owner stored about session `sid` is loaded in the core. */
+  isLoaded?(sid: string): boolean;
   /**
-   * A message (`message`) or the close of session `sid` is about to be handled, after any
-   * revival.
+   * Session `sid`, already revived, is about to be used (a message other than a pong,
+   * or its close) and `isLoaded` said no: load what was stored about it.
    */
-  using?(sid: string, message: string | ArrayBuffer | undefined): void;
+  load?(sid: string): void;
   /** The end of a turn, before held polls are answered. */
   turnEnd?(): void;
   /** Requests outside the Engine.IO path; 404 when absent. */
@@ -122,6 +126,14 @@ interface HeldRequest {
 }
 
 const NO_BINARIES: Uint8Array[] = [];
+
+/**
+ * Whether a frame is a pong, which concerns the engine session alone: the layers above
+ * need not load their state for it.
+ */
+function isPong(message: string | ArrayBuffer | undefined): boolean {
+  return typeof message === "string" && isHeartbeat(message);
+}
 
 /** A frame of an action: its text, or its bytes (by index in the output's binaries). */
 function frameOf(frame: string | number, binaries: Uint8Array[]): string | Uint8Array {
@@ -405,7 +417,7 @@ export class EngineDriver {
       const att = ws.deserializeAttachment() as Attachment | null;
       if (!att || att.nextPingAt === undefined) continue;
       if (this.core.hasSession(att.sid)) continue;
-      if (att.pongDeadline !== undefined && att.pongDeadline <= now) {
+      if (isExpired(att, now)) {
         expired.push([ws, att]);
         continue;
       }
@@ -414,9 +426,13 @@ export class EngineDriver {
     for (const [ws, att] of expired) this.#revive(now, ws, att, false);
   }
 
-  #revive(now: number, ws: WebSocket, att: SessionSnapshot, use: boolean): void {
+  /**
+   * Hands a hibernated session back to the core. `load`: what the layers above stored
+   * about it is needed too (it is about to be used, or it expired and closes now).
+   */
+  #revive(now: number, ws: WebSocket, att: SessionSnapshot, load: boolean): void {
     this.#attach(att.sid, ws);
-    const rows = this.#events.reviving?.(now, att, use);
+    const rows = this.#events.reviving?.(att, load || isExpired(att, now));
     this.run(this.core.reviveSession(now, att, rows));
   }
 
@@ -445,17 +461,15 @@ export class EngineDriver {
       }
       sid = att.sid;
       if (sid !== DETACHED && !this.core.hasSession(sid) && att.nextPingAt !== undefined) {
-        // A pong concerns the engine session alone: the layers above need not load
-        // their state for it.
-        const use = typeof message !== "string" || !isHeartbeat(message);
-        this.#revive(Date.now(), ws, att, use);
-      } else {
-        this.#sessions.set(ws, sid);
-        if (sid !== DETACHED && !this.#sockets.has(sid)) this.#sockets.set(sid, ws);
+        this.#revive(Date.now(), ws, att, !isPong(message));
+        return sid;
       }
+      this.#sessions.set(ws, sid);
+      if (sid !== DETACHED && !this.#sockets.has(sid)) this.#sockets.set(sid, ws);
     }
     if (sid === DETACHED) return null;
-    this.#events.using?.(sid, message);
+    const ev = this.#events;
+    if (ev.load && !ev.isLoaded?.(sid) && !isPong(message)) ev.load(sid);
     return sid;
   }
 

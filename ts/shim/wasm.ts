@@ -10,6 +10,7 @@ import {
   EngineCore,
   forbidden,
   initSync,
+  isExpired,
   isHeartbeat,
   isReservedEvent,
   SocketCore,
@@ -37,4 +38,12 @@ export function loadCore(): void {
   loaded = true;
 }
 
-export { EngineCore, forbidden, isHeartbeat, isReservedEvent, SocketCore, socketIdFromRandom };
+export {
+  EngineCore,
+  forbidden,
+  isExpired,
+  isHeartbeat,
+  isReservedEvent,
+  SocketCore,
+  socketIdFromRandom,
+};

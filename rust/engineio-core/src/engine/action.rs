@@ -32,6 +32,14 @@ pub struct Snapshot {
     pub pong_deadline: Option<u64>,
 }
 
+impl Snapshot {
+    /// Whether the session's unanswered ping is past its deadline at `now`: restoring
+    /// it closes it with "ping timeout".
+    pub fn expired(&self, now: u64) -> bool {
+        self.pong_deadline.is_some_and(|d| d <= now)
+    }
+}
+
 /// Something the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {

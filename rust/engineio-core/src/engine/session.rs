@@ -130,7 +130,7 @@ impl Engine {
         if self.sessions.contains_key(&snapshot.sid) {
             return true;
         }
-        if snapshot.pong_deadline.is_some_and(|d| d <= now) {
+        if snapshot.expired(now) {
             actions.push(Action::WsClose {
                 sid: snapshot.sid.clone(),
                 code: 1000,
