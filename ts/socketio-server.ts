@@ -106,8 +106,8 @@ export class SocketIoServer<
         run: (actions) => driver.run(actions),
         endTurnSoon: () => driver.endTurnSoon(),
         loadIndex: () => this.#loadIndex(),
-        loadSessions: () => driver.reviveAll(Date.now()),
-        revive: (id) => {
+        reviveSessions: () => driver.reviveAll(Date.now()),
+        rebuild: (id) => {
           this.#loadIndex();
           return this.io._socket(id) !== undefined || this.#rebuild(id);
         },
@@ -321,7 +321,7 @@ export class SocketIoServer<
     }
     this.#savedData.set(id, record.data);
     const rooms = this.#core.roomsOf(id);
-    if (!this.io._revive(id, record.sid, record.nsp, handshake, data, rooms)) {
+    if (!this.io._rebuild(id, record.sid, record.nsp, handshake, data, rooms)) {
       this.#driver.run(this.#core.disconnectSocket(id, false));
       return false;
     }

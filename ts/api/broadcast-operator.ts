@@ -343,6 +343,6 @@ class AckCollector {
 function liveSocket(nsp: AnyNamespace, id: string): AnySocket | undefined {
   const known = nsp._live.get(id);
   if (known) return known as AnySocket;
-  if (!nsp.server._core.revive(id)) return undefined;
+  if (!nsp.server._core.rebuild(id)) return undefined;
   return nsp._live.get(id) as AnySocket | undefined;
 }

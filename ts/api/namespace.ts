@@ -163,7 +163,7 @@ export class Namespace<
       this.#complete = true;
       const core = this.server._core;
       for (const id of core.socketsIn(this.name, [], [])) {
-        if (!this._live.has(id)) core.revive(id);
+        if (!this._live.has(id)) core.rebuild(id);
       }
     }
     return this._live;
@@ -412,10 +412,10 @@ export class Namespace<
     });
   }
 
-  /** A socket revived from storage after an eviction (see `Server._revive`). @internal */
-  _revive(sid: string, id: string, handshake: Handshake, data: unknown, rooms: string[]): void {
+  /** A socket rebuilt from storage after an eviction (see `Server._rebuild`). @internal */
+  _rebuild(sid: string, id: string, handshake: Handshake, data: unknown, rooms: string[]): void {
     const socket = new Socket(this, sid, handshake, id);
-    socket._revived(data as SocketData, rooms);
+    socket._rebuilt(data as SocketData, rooms);
     this._live.set(id, socket);
     this.server._track(socket);
     this.emitReserved("connect", socket);
@@ -454,7 +454,7 @@ export class ParentNamespace<
 
   /** @internal */
   override _targets(): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>[] {
-    this.server._reviveChildren();
+    this.server._rebuildChildren();
     return [...this.#children];
   }
 

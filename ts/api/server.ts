@@ -475,7 +475,7 @@ export class Server<
    * `connection` listeners do. Returns false when its namespace no longer exists.
    * @internal
    */
-  _revive(
+  _rebuild(
     id: string,
     sid: string,
     nspName: string,
@@ -490,20 +490,20 @@ export class Server<
       const { auth: _auth, ...base } = handshake;
       this.#handshakes.set(sid, base as HandshakeBase);
     }
-    nsp._revive(sid, id, handshake, data, rooms);
+    nsp._rebuild(sid, id, handshake, data, rooms);
     return true;
   }
 
-  #childrenRevived = false;
+  #childrenRebuilt = false;
 
   /**
    * Recreates the child namespaces of stored sockets (after an eviction), so that an
    * emit on a parent namespace reaches children whose sockets have not spoken yet.
    * @internal
    */
-  _reviveChildren(): void {
-    if (this.#childrenRevived) return;
-    this.#childrenRevived = true;
+  _rebuildChildren(): void {
+    if (this.#childrenRebuilt) return;
+    this.#childrenRebuilt = true;
     for (const name of this._core.storedNamespaces()) {
       if (!this._nsps.has(name)) this.#parentSync(name, {});
     }

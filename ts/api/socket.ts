@@ -506,7 +506,7 @@ export class Socket<
   }
 
   /** The socket comes back from storage, already connected. @internal */
-  _revived(data: SocketData, rooms: string[]): void {
+  _rebuilt(data: SocketData, rooms: string[]): void {
     (this as { recovered: boolean }).recovered = true;
     this.#data = data;
     for (const r of rooms) this.rooms.add(r);

@@ -5,7 +5,7 @@
  * sure the end of the turn runs (answering held polls, writing the turn's room changes
  * and `socket.data`). Methods that need state the object may not have loaded since a
  * wake say so explicitly: queries over every socket load the stored index first, the
- * session count loads every hibernated session first.
+ * session count revives every hibernated session first.
  */
 import { type CoreOutput, isReservedEvent, type SocketCore, socketIdFromRandom } from "./wasm.js";
 
@@ -18,12 +18,12 @@ export interface CoreOwner {
   /** Loads every stored socket into the core (once per start). */
   loadIndex(): void;
   /** Hands every hibernated session back to the core (once per start). */
-  loadSessions(): void;
+  reviveSessions(): void;
   /**
    * Rebuilds the JavaScript side of a stored socket this start has not met yet; true if
    * the socket exists now.
    */
-  revive(id: string): boolean;
+  rebuild(id: string): boolean;
   /** Names of the namespaces of stored sockets. */
   storedNamespaces(): string[];
   /** The `socket.data` of socket `id` may have changed in this turn. */
@@ -171,15 +171,15 @@ export class Core {
 
   /** Number of open engine sessions of this object. */
   clientsCount(): number {
-    this.#owner.loadSessions();
+    this.#owner.reviveSessions();
     return this.#core.clientsCount();
   }
 
   // ---- state of this start --------------------------------------------------------
 
-  /** See {@link CoreOwner.revive}. */
-  revive(id: string): boolean {
-    return this.#owner.revive(id);
+  /** See {@link CoreOwner.rebuild}. */
+  rebuild(id: string): boolean {
+    return this.#owner.rebuild(id);
   }
 
   /** See {@link CoreOwner.storedNamespaces}. */
