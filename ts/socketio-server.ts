@@ -14,16 +14,21 @@
  * ```
  */
 // biome-ignore-all lint/suspicious/noExplicitAny: `SocketData` defaults to `any` as in Socket.IO
-import { DurableObject } from "cloudflare:workers";
 import type { ServerOptions } from "./api/options.js";
 import { Server } from "./api/server.js";
 import type { Handshake } from "./api/socket.js";
 import type { DefaultEventsMap, EventsMap } from "./api/typed-events.js";
 import { Core } from "./shim/core.js";
+import { DRIVER, DrivenObject } from "./shim/driven-object.js";
 import { EngineDriver, logFailure, type SocketAction } from "./shim/engine-driver.js";
-import { coreOptions } from "./shim/engine-server.js";
 import { SocketStore } from "./shim/store.js";
-import { loadCore, type SessionSnapshot, SocketCore, type StoredSocketRow } from "./shim/wasm.js";
+import {
+  coreOptions,
+  loadCore,
+  type SessionSnapshot,
+  SocketCore,
+  type StoredSocketRow,
+} from "./shim/wasm.js";
 
 /**
  * A Socket.IO server in a Durable Object. Subclass it, set `static options`, and
@@ -46,7 +51,7 @@ export class SocketIoServer<
   EmitEvents extends EventsMap = ListenEvents,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
   SocketData = any,
-> extends DurableObject<Env> {
+> extends DrivenObject<Env> {
   /** Server options; override in the subclass. */
   static options: ServerOptions = {};
 
@@ -54,6 +59,10 @@ export class SocketIoServer<
   readonly io: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
 
   readonly #driver: EngineDriver;
+
+  protected override get [DRIVER](): EngineDriver {
+    return this.#driver;
+  }
   readonly #core: SocketCore;
   /** The durable copy of sockets, rooms, `socket.data` and handshakes. */
   readonly #store: SocketStore;
@@ -156,33 +165,6 @@ export class SocketIoServer<
       storedSockets: this.#store.socketCount(),
       storedRooms: this.#store.roomRowCount(),
     };
-  }
-
-  // ---- runtime entry points -------------------------------------------------------
-
-  override fetch(request: Request): Promise<Response> {
-    return this.#driver.fetch(request);
-  }
-
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    this.#driver.webSocketMessage(ws, message);
-  }
-
-  override async webSocketClose(
-    ws: WebSocket,
-    _code: number,
-    _reason: string,
-    _wasClean: boolean,
-  ): Promise<void> {
-    this.#driver.webSocketClose(ws);
-  }
-
-  override async webSocketError(ws: WebSocket, _error: unknown): Promise<void> {
-    this.#driver.webSocketError(ws);
-  }
-
-  override async alarm(): Promise<void> {
-    this.#driver.alarm();
   }
 
   // ---- actions of the Socket.IO layer ---------------------------------------------

@@ -3,39 +3,30 @@
  * speak Engine.IO without Socket.IO. The runtime's events go to an {@link EngineDriver}
  * (`engine-driver.ts`), which runs the WebAssembly core.
  */
-import { DurableObject } from "cloudflare:workers";
 import type { EngineOptions } from "../options.js";
+import { DRIVER, DrivenObject } from "./driven-object.js";
 import { type EngineCloseReason, type EngineData, EngineDriver } from "./engine-driver.js";
-import { EngineCore, loadCore } from "./wasm.js";
+import { coreOptions, EngineCore, loadCore } from "./wasm.js";
 
 export type { Attachment, EngineCloseReason, EngineData } from "./engine-driver.js";
 export { logFailure } from "./engine-driver.js";
-
-/** The core's options, from the server options (Socket.IO's names). */
-export function coreOptions(o: EngineOptions & { connectTimeout?: number }): object {
-  return {
-    pingInterval: o.pingInterval,
-    pingTimeout: o.pingTimeout,
-    maxHttpBufferSize: o.maxHttpBufferSize,
-    transports: o.transports,
-    allowUpgrades: o.allowUpgrades,
-    upgradeTimeout: o.upgradeTimeout,
-    connectTimeout: o.connectTimeout,
-  };
-}
 
 /**
  * A Durable Object that serves Engine.IO v4 sessions (WebSocket and HTTP
  * long-polling). Subclass it, set `static options`, and override the `onEngine*`
  * hooks; send with {@link EngineIoServer.engineSend}.
  */
-export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
+export class EngineIoServer<Env = unknown> extends DrivenObject<Env> {
   /** Server options; override in the subclass. */
   static options: EngineOptions = {};
 
   /** Options of the concrete class. */
   protected readonly engineOptions: EngineOptions;
   readonly #driver: EngineDriver;
+
+  protected override get [DRIVER](): EngineDriver {
+    return this.#driver;
+  }
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -86,32 +77,5 @@ export class EngineIoServer<Env = unknown> extends DurableObject<Env> {
   /** Counters for tests and monitoring. */
   async stats(): Promise<Record<string, unknown>> {
     return { clientsCount: this.#driver.turn(() => this.#driver.clientsCount()) };
-  }
-
-  // ---- runtime entry points -------------------------------------------------------
-
-  override fetch(request: Request): Promise<Response> {
-    return this.#driver.fetch(request);
-  }
-
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    this.#driver.webSocketMessage(ws, message);
-  }
-
-  override async webSocketClose(
-    ws: WebSocket,
-    _code: number,
-    _reason: string,
-    _wasClean: boolean,
-  ): Promise<void> {
-    this.#driver.webSocketClose(ws);
-  }
-
-  override async webSocketError(ws: WebSocket, _error: unknown): Promise<void> {
-    this.#driver.webSocketError(ws);
-  }
-
-  override async alarm(): Promise<void> {
-    this.#driver.alarm();
   }
 }

@@ -6,6 +6,8 @@
  * are generated from their Rust definitions (`rust/wasm/src/shapes.rs`) into
  * `core.d.ts`, and re-exported from here.
  */
+
+import type { EngineOptions } from "../options.js";
 import {
   EngineCore,
   forbidden,
@@ -28,6 +30,19 @@ export type {
   SessionSnapshot,
   StoredSocketRow,
 } from "../wasm-pkg/core.js";
+
+/** The core's options, from the server options (Socket.IO's names). */
+export function coreOptions(o: EngineOptions & { connectTimeout?: number }): object {
+  return {
+    pingInterval: o.pingInterval,
+    pingTimeout: o.pingTimeout,
+    maxHttpBufferSize: o.maxHttpBufferSize,
+    transports: o.transports,
+    allowUpgrades: o.allowUpgrades,
+    upgradeTimeout: o.upgradeTimeout,
+    connectTimeout: o.connectTimeout,
+  };
+}
 
 let loaded = false;
 
