@@ -4,7 +4,7 @@ use engineio_core::Engine;
 use wasm_bindgen::prelude::*;
 
 use crate::out::Out;
-use crate::shared::{engine_methods, EngineLike};
+use crate::shared::engine_methods;
 use crate::{parse_options, parse_snapshot};
 
 /// The Engine.IO server of one Durable Object.
@@ -49,4 +49,10 @@ impl EngineCore {
     }
 }
 
-engine_methods!(EngineCore);
+engine_methods!(
+    EngineCore,
+    output = engine,
+    send = send,
+    engine = |core| core,
+    opened = |opened| opened.1,
+);

@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::out::Out;
-use crate::shared::{engine_methods, EngineLike};
+use crate::shared::engine_methods;
 use crate::{parse_options, parse_snapshot, random_bytes, read, set};
 
 /// Reads `[{ id, sid, nsp, rooms }]` rows (an absent or malformed list is empty; a
@@ -302,4 +302,10 @@ impl SocketCore {
     }
 }
 
-engine_methods!(SocketCore);
+engine_methods!(
+    SocketCore,
+    output = socket,
+    send = send_raw,
+    engine = |core| core.engine(),
+    opened = |opened| opened,
+);
