@@ -32,6 +32,13 @@ export type {
 export type { AllowRequest, CorsOptions, EngineOptions } from "./options.js";
 export type { RouteOptions, SocketIoNamespace } from "./router.js";
 export { routeSocketIo } from "./router.js";
+export type {
+  EmitterNamespace,
+  EmitterOptions,
+  EmitterSocket,
+  ServerEmitter,
+} from "./server-emitter.js";
+export { socketIo } from "./server-emitter.js";
 export type { EngineCloseReason, EngineData } from "./shim/engine-server.js";
 export { EngineIoServer } from "./shim/engine-server.js";
 export { SocketIoServer } from "./socketio-server.js";

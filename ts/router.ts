@@ -4,6 +4,7 @@
  * own routes keep working.
  */
 import { matchesPath, normalizePath } from "./options.js";
+import { isServerName, MAX_SHARDS, SHARDS_HEADER, shardName, shardOfSid } from "./shards.js";
 
 /** The part of a `DurableObjectNamespace` binding that routing needs. */
 export interface SocketIoNamespace {
@@ -24,6 +25,15 @@ export interface RouteOptions {
    * something that changes between the handshake, the polls and the upgrade.
    */
   name?: string | ((request: Request) => string | Promise<string>);
+  /**
+   * Number of Durable Objects (shards) that together run this one server (default 1).
+   * New sessions are spread over them at random; every later request of a session goes
+   * to the shard named in its session id. Broadcasts, `fetchSockets`, `socketsJoin`,
+   * `serverSideEmit` and the rest reach every shard over RPC. Declared here only: the
+   * objects learn the count from the requests this router forwards, and the emitter
+   * (`socketIo`) from the objects.
+   */
+  shards?: number;
 }
 
 /**
@@ -38,8 +48,18 @@ export async function routeSocketIo(
   const path = normalizePath(options.path);
   const url = new URL(request.url);
   if (!matchesPath(url.pathname, path)) return null;
+  const shards = options.shards ?? 1;
+  if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
+    throw new RangeError(`routeSocketIo: shards must be a whole number from 1 to ${MAX_SHARDS}`);
+  }
   const name =
     typeof options.name === "function" ? await options.name(request) : (options.name ?? "default");
-  const stub = namespace.get(namespace.idFromName(name));
-  return stub.fetch(request);
+  if (!isServerName(name)) return new Response("Bad Request", { status: 400 });
+  const sid = url.searchParams.get("sid");
+  const index =
+    shards === 1 ? 0 : sid === null ? Math.floor(Math.random() * shards) : shardOfSid(sid, shards);
+  const stub = namespace.get(namespace.idFromName(shardName(name, index)));
+  const forwarded = new Request(request);
+  forwarded.headers.set(SHARDS_HEADER, String(shards));
+  return stub.fetch(forwarded);
 }

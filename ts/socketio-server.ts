@@ -14,13 +14,18 @@
  * ```
  */
 // biome-ignore-all lint/suspicious/noExplicitAny: `SocketData` defaults to `any` as in Socket.IO
+
+import type { ShardRequest } from "./api/cluster.js";
 import type { ServerOptions } from "./api/options.js";
 import { Server } from "./api/server.js";
+import { type ServerRequest, serveServerRequest, serveShardRequest } from "./api/shard-service.js";
 import type { Handshake } from "./api/socket.js";
 import type { DefaultEventsMap, EventsMap } from "./api/typed-events.js";
+import { SHARDS_HEADER, shardCount, sidPrefix } from "./shards.js";
 import { Core } from "./shim/core.js";
 import { DRIVER, DrivenObject } from "./shim/driven-object.js";
 import { EngineDriver, logFailure, type SocketAction } from "./shim/engine-driver.js";
+import { Shards } from "./shim/shards.js";
 import { SocketStore } from "./shim/store.js";
 import {
   coreOptions,
@@ -42,7 +47,7 @@ import {
  * @typeParam Env - the Worker's bindings
  * @typeParam ListenEvents - events the clients send
  * @typeParam EmitEvents - events the server sends
- * @typeParam ServerSideEvents - events between servers (not supported yet)
+ * @typeParam ServerSideEvents - events between the shards of the server (`serverSideEmit`)
  * @typeParam SocketData - type of `socket.data`
  */
 export class SocketIoServer<
@@ -66,6 +71,8 @@ export class SocketIoServer<
   readonly #core: SocketCore;
   /** The durable copy of sockets, rooms, `socket.data` and handshakes. */
   readonly #store: SocketStore;
+  /** The other shards of this server. */
+  readonly #shards: Shards;
   /** Engine sessions whose stored sockets are loaded in the core. */
   readonly #loaded = new Set<string>();
   /** Whether every stored socket is loaded in the core (needed by broadcasts). */
@@ -89,7 +96,11 @@ export class SocketIoServer<
     this.#wakes = Number(this.#store.getMeta("wakes") ?? 0) + 1;
     this.#store.setMeta("wakes", String(this.#wakes));
     if (this.#wakes > 1) console.log(`[socket.io-durable] object started (start #${this.#wakes})`);
-    const core = new SocketCore(coreOptions(options));
+    this.#shards = new Shards(ctx, env, this.#store);
+    const core = new SocketCore({
+      ...coreOptions(options),
+      sidPrefix: sidPrefix(this.#shards.index),
+    });
     this.#core = core;
     for (const [nsp, next] of this.#store.ackFloors()) core.resumeAckIds(nsp, next);
     this.#indexLoaded = !this.#store.hasSockets();
@@ -133,6 +144,7 @@ export class SocketIoServer<
         },
       }),
       options,
+      this.#shards,
     );
     const ready = this.setup(this.io);
     if (ready) void ctx.blockConcurrencyWhile(() => ready);
@@ -146,6 +158,40 @@ export class SocketIoServer<
     _io: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
   ): void | Promise<void> {}
 
+  /**
+   * Requests routed by `routeSocketIo`; the shard count the router states is learned
+   * first.
+   */
+  override fetch(request: Request): Promise<Response> {
+    const count = request.headers.get(SHARDS_HEADER);
+    if (count !== null) {
+      const learning = this.#shards.learn(shardCount(count));
+      if (learning) return learning.then(() => super.fetch(request));
+    }
+    return super.fetch(request);
+  }
+
+  /**
+   * RPC from another shard of this server: a broadcast, a query or a room change for
+   * the sockets of this shard. Not for app code (use `socketIo(env.X)`).
+   */
+  async socketIoShard(request: ShardRequest): Promise<unknown> {
+    return this.#driver.turn(() => serveShardRequest(this.io, request));
+  }
+
+  /** RPC from another shard: the server now has `count` shards. */
+  async socketIoShards(count: number): Promise<void> {
+    this.#shards.heard(shardCount(count));
+  }
+
+  /**
+   * RPC from the emitter (`socketIo(env.X)`): carried out on every shard of the
+   * server, from this one.
+   */
+  async socketIoServer(request: ServerRequest): Promise<unknown> {
+    return this.#driver.turn(() => serveServerRequest(this.io, request));
+  }
+
   /** Requests outside the Engine.IO path; 404 unless overridden. */
   protected onOtherRequest(_request: Request): Response | Promise<Response> {
     return new Response("Not found", { status: 404 });
@@ -157,6 +203,8 @@ export class SocketIoServer<
     const storage = { ...this.#store.counters };
     return {
       clientsCount,
+      shard: this.#shards.index,
+      shards: this.#shards.count,
       wakes: this.#wakes,
       revivedSockets: this.#rebuilt,
       loadedConnections: this.#loaded.size,

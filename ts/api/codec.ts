@@ -85,6 +85,13 @@ export function withAttachments(args: unknown[], binaries: Uint8Array[] | undefi
   for (let i = 0; i < args.length; i++) args[i] = restore(args[i], binaries);
 }
 
+/** The values of an {@link encode}d payload, attachments put back in place. */
+export function decode(json: string, binaries: Uint8Array[]): unknown[] {
+  const values = JSON.parse(json) as unknown[];
+  withAttachments(values, binaries);
+  return values;
+}
+
 function restore(v: unknown, binaries: Uint8Array[]): unknown {
   if (v === null || typeof v !== "object") return v;
   if (Array.isArray(v)) {

@@ -7,7 +7,14 @@
 
 import type { RemoteSocket } from "./broadcast-operator.js";
 import { BroadcastOperator } from "./broadcast-operator.js";
-import { TypedEmitter } from "./emitter.js";
+import {
+  reportShardFailure,
+  type ServerSideAnswer,
+  type ShardRequest,
+  tellAll,
+} from "./cluster.js";
+import { decode, encode } from "./codec.js";
+import { type Listener, safeCall, TypedEmitter } from "./emitter.js";
 import { type Middleware, runMiddlewares } from "./middleware.js";
 import type { Server } from "./server.js";
 import { type Handshake, Socket } from "./socket.js";
@@ -24,6 +31,9 @@ import type {
   FirstNonErrorArg,
   Last,
 } from "./typed-events.js";
+
+/** How long `serverSideEmit` waits for the other shards' answers (Socket.IO's default). */
+const SERVER_SIDE_TIMEOUT = 5000;
 
 /** An error a middleware passes to `next` to refuse a connection; `data` reaches the client. */
 export interface ExtendedError extends Error {
@@ -307,20 +317,134 @@ export class Namespace<
     return this.send(...args);
   }
 
-  /** Not supported yet: one object is the whole server. Throws. */
+  /**
+   * Sends an event to the listeners of this namespace (`nsp.on(ev)`, `io.on(ev)` for
+   * `/`) on every other shard of the server; they get the arguments, and an
+   * acknowledgement function when the last argument here is a callback. The callback
+   * gets `(null, responses)`, one per other shard, or an error with the responses so
+   * far when a shard does not answer within 5 s (Socket.IO's cluster timeout) or fails.
+   * An unsharded server has no other shard: the callback gets `(null, [])` at once.
+   *
+   * @throws when `ev` is a reserved event name
+   */
   serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
-    _ev: Ev,
-    ..._args: EventParams<ServerSideEvents, Ev>
+    ev: Ev,
+    ...args: EventParams<ServerSideEvents, Ev>
   ): boolean {
-    throw new Error("serverSideEmit() is not supported");
+    this.server._core.assertEmittable(ev as string);
+    const data: unknown[] = [ev, ...args];
+    let ack: Listener | undefined;
+    if (typeof data[data.length - 1] === "function") ack = data.pop() as Listener;
+    const { json, binaries } = encode(data);
+    void this._serverSideEmit(json, binaries, ack, false);
+    return true;
   }
 
-  /** Not supported yet: one object is the whole server. Rejects. */
+  /** {@link serverSideEmit} as a promise of the other shards' answers. */
   serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(
-    _ev: Ev,
-    ..._args: AllButLast<EventParams<ServerSideEvents, Ev>>
+    ev: Ev,
+    ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
   ): Promise<FirstNonErrorArg<Last<EventParams<ServerSideEvents, Ev>>>[]> {
-    return Promise.reject(new Error("serverSideEmitWithAck() is not supported"));
+    return new Promise((resolve, reject) => {
+      const done = (err: (Error & { responses?: unknown[] }) | null, responses: unknown[]) => {
+        if (err) {
+          err.responses = responses;
+          reject(err);
+        } else resolve(responses as never);
+      };
+      (this.serverSideEmit as (...a: unknown[]) => boolean)(ev, ...(args as unknown[]), done);
+    });
+  }
+
+  /**
+   * Runs the listeners of an encoded server-side event on the other shards (and here,
+   * with `here`, for the emitter); with `ack`, gathers one answer per shard that ran
+   * them. Resolves once every shard is done.
+   * @internal
+   */
+  _serverSideEmit(
+    json: string,
+    binaries: Uint8Array[],
+    ack: Listener | undefined,
+    here: boolean,
+  ): Promise<void> {
+    const peers = this.server._shards.others();
+    const timeout = SERVER_SIDE_TIMEOUT;
+    const request: ShardRequest = {
+      type: "serverSideEmit",
+      nsp: this.name,
+      json,
+      binaries,
+      ack: ack ? { timeout } : undefined,
+    };
+    if (!ack) {
+      if (here) this._serverSideEvent(json, binaries, undefined);
+      return tellAll(peers, request);
+    }
+    const responses: unknown[] = [];
+    let expected = peers.length + (here ? 1 : 0);
+    let failure: Error | undefined;
+    let finished = false;
+    const finish = (err: Error | null) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      safeCall(ack, undefined, [err, responses]);
+    };
+    const settle = () => {
+      if (responses.length >= expected) finish(failure ?? null);
+    };
+    const timer = setTimeout(() => {
+      finish(new Error(`timeout reached: missing ${expected - responses.length} responses`));
+    }, timeout);
+    if (here) {
+      this._serverSideEvent(json, binaries, (response) => {
+        responses.push(response);
+        settle();
+      });
+    }
+    const replies = peers.map((peer) =>
+      peer.request(request).then(
+        (reply) => {
+          const answer = reply as ServerSideAnswer;
+          if (answer.answered) {
+            responses.push(answer.response);
+            settle();
+          }
+        },
+        (e: unknown) => {
+          reportShardFailure(peer.index, e);
+          failure ??= new Error(`shard ${peer.index} failed: ${String(e)}`);
+          expected--;
+          settle();
+        },
+      ),
+    );
+    settle();
+    return Promise.all(replies).then(() => undefined);
+  }
+
+  /**
+   * Runs this shard's listeners of an encoded server-side event; `answer` (if any) is
+   * handed to them as the acknowledgement function and called at most once.
+   * @internal
+   */
+  _serverSideEvent(
+    json: string,
+    binaries: Uint8Array[],
+    answer: ((response: unknown) => void) | undefined,
+  ): void {
+    const [ev, ...args] = decode(json, binaries);
+    if (typeof ev !== "string") return;
+    if (answer) {
+      let sent = false;
+      args.push((response: unknown) => {
+        if (sent) return;
+        sent = true;
+        answer(response);
+      });
+    }
+    this.emitUntyped(ev, args);
   }
 
   /** The sockets of the namespace. */
@@ -365,11 +489,15 @@ export class Namespace<
   }
 
   /** Tells the outgoing listeners of the sockets a broadcast reaches. @internal */
-  _notifyOutgoing(rooms: string[], except: string[], data: unknown[]): void {
+  _notifyOutgoing(rooms: string[], except: string[], values: () => unknown[]): void {
     if (this.#outgoing.size === 0) return;
     const core = this.server._core;
+    let data: unknown[] | undefined;
     for (const socket of [...this.#outgoing]) {
-      if (core.isTargeted(socket.id, rooms, except)) socket._notifyOutgoing(data);
+      if (core.isTargeted(socket.id, rooms, except)) {
+        data ??= values();
+        socket._notifyOutgoing(data);
+      }
     }
   }
 

@@ -7,6 +7,7 @@
 import type { Core } from "../shim/core.js";
 import type { SocketAction } from "../shim/engine-driver.js";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
+import { NO_SHARDS, type ShardLink } from "./cluster.js";
 import { authOf, encode, withAttachments } from "./codec.js";
 import { type Listener, reportError, TypedEmitter } from "./emitter.js";
 import {
@@ -126,6 +127,8 @@ export class Server<
 
   /** @internal */
   readonly _core: Core;
+  /** The server's other shards. @internal */
+  readonly _shards: ShardLink;
   /** The concrete namespaces, by name. @internal */
   readonly _nsps = new Map<
     string,
@@ -152,9 +155,10 @@ export class Server<
   readonly #handshakes = new Map<string, HandshakeBase>();
 
   /** @internal */
-  constructor(core: Core, options: ServerOptions = {}) {
+  constructor(core: Core, options: ServerOptions = {}, shards: ShardLink = NO_SHARDS) {
     super();
     this._core = core;
+    this._shards = shards;
     this._cleanupEmptyChildNamespaces = options.cleanupEmptyChildNamespaces === true;
     this.engine = {
       get clientsCount() {
@@ -430,7 +434,10 @@ export class Server<
     this.sockets.disconnectSockets(close);
   }
 
-  /** Not supported yet: one object is the whole server. Throws. */
+  /**
+   * Sends an event to the `io.on(ev)` listeners of every other shard of the server
+   * (see {@link Namespace.serverSideEmit}).
+   */
   serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
     ev: Ev,
     ...args: EventParams<ServerSideEvents, Ev>
@@ -438,7 +445,10 @@ export class Server<
     return this.#loose().serverSideEmit(ev as string, ...(args as unknown[]));
   }
 
-  /** Not supported yet: one object is the whole server. Rejects. */
+  /**
+   * Sends an event to the `io.on(ev)` listeners of every other shard and resolves with
+   * one answer per shard (see {@link Namespace.serverSideEmitWithAck}).
+   */
   serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(
     ev: Ev,
     ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
@@ -462,6 +472,20 @@ export class Server<
   /** Engine session `sid` closed. @internal */
   _engineClosed(sid: string): void {
     this.#handshakes.delete(sid);
+  }
+
+  /**
+   * The namespace of this name, concrete or parent, if this start has it (child
+   * namespaces of stored sockets are recreated first). @internal
+   */
+  _namespaceNamed(
+    name: string,
+  ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | undefined {
+    for (const parent of this.#parents.values()) if (parent.name === name) return parent;
+    const nsp = this._nsps.get(name);
+    if (nsp) return nsp;
+    this._rebuildChildren();
+    return this._nsps.get(name);
   }
 
   /** The socket with this id, if its JavaScript side exists. @internal */

@@ -19,6 +19,10 @@ pub struct EngineConfig {
     /// Time a started upgrade may take before the probe is dropped
     /// (`upgradeTimeout`, default 10000).
     pub upgrade_timeout: u64,
+    /// Text put in front of every session id this server makes (default empty).
+    /// A sharded server marks its sessions with the shard that owns them, so that
+    /// a router finds the owner from the id alone.
+    pub sid_prefix: String,
 }
 
 impl Default for EngineConfig {
@@ -31,6 +35,7 @@ impl Default for EngineConfig {
             websocket: true,
             allow_upgrades: true,
             upgrade_timeout: 10_000,
+            sid_prefix: String::new(),
         }
     }
 }

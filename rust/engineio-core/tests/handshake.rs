@@ -30,6 +30,23 @@ fn polling_handshake_answers_the_open_packet() {
 }
 
 #[test]
+fn a_sid_prefix_marks_every_session_id_and_the_open_packet() {
+    let mut engine = Engine::new(EngineConfig {
+        sid_prefix: "3.".into(),
+        ..EngineConfig::default()
+    });
+    let (sid, actions) = engine.open(1_000, Transport::Polling, Some(1), &[0; SID_RANDOM_BYTES]);
+    assert_eq!(sid, "3.AAAAAAAAAAAAAAAAAAAA");
+    assert!(engine.has_session(&sid));
+    assert!(!engine.has_session("AAAAAAAAAAAAAAAAAAAA"));
+    let body = actions.iter().find_map(|a| match a {
+        Action::Respond { body, .. } => Some(body.clone()),
+        _ => None,
+    });
+    assert!(body.is_some_and(|b| b.contains(r#""sid":"3.AAAAAAAAAAAAAAAAAAAA""#)));
+}
+
+#[test]
 fn websocket_handshake_sends_the_open_packet_as_first_frame() {
     let mut engine = Engine::new(EngineConfig::default());
     let (sid, actions) = engine.open(5_000, Transport::WebSocket, None, &[0; SID_RANDOM_BYTES]);

@@ -52,6 +52,7 @@ struct JsOptions {
     allow_upgrades: Option<bool>,
     upgrade_timeout: Option<f64>,
     connect_timeout: Option<f64>,
+    sid_prefix: Option<String>,
 }
 
 impl JsOptions {
@@ -64,6 +65,7 @@ impl JsOptions {
             allow_upgrades: read::boolean(o, "allowUpgrades")?,
             upgrade_timeout: read::number(o, "upgradeTimeout")?,
             connect_timeout: read::number(o, "connectTimeout")?,
+            sid_prefix: read::string(o, "sidPrefix"),
         })
     }
 }
@@ -108,6 +110,7 @@ fn parse_options(options: JsValue) -> Result<(EngineConfig, SocketConfig), JsErr
         websocket,
         allow_upgrades: o.allow_upgrades.unwrap_or(d.allow_upgrades),
         upgrade_timeout: ms(o.upgrade_timeout, d.upgrade_timeout),
+        sid_prefix: o.sid_prefix.unwrap_or_default(),
     };
     let socket = SocketConfig {
         connect_timeout: ms(o.connect_timeout, SocketConfig::default().connect_timeout),

@@ -75,7 +75,8 @@ impl Engine {
         req: Option<ReqId>,
         random: &[u8; SID_RANDOM_BYTES],
     ) -> (String, Vec<Action>) {
-        let mut sid = Self::sid_from_random(random);
+        let mut sid = self.config.sid_prefix.clone();
+        sid.push_str(&Self::sid_from_random(random));
         // A collision is astronomically unlikely; keep ids unique regardless.
         while self.sessions.contains_key(&sid) {
             sid.push('_');
