@@ -107,7 +107,10 @@ export const NO_SHARDS: ShardLink = {
 export function tellAll(peers: ShardPeer[], request: ShardRequest): Promise<void> {
   return Promise.all(
     peers.map((p) =>
-      p.request(request).then(undefined, (e: unknown) => reportShardFailure(p.index, e)),
+      p.request(request).then(
+        () => undefined,
+        (e: unknown) => reportShardFailure(p.index, e),
+      ),
     ),
   ).then(() => undefined);
 }
