@@ -97,12 +97,14 @@ export class Chat extends SocketIoServer<Env, ClientToServer, ServerToClient, ne
 
 interface Env {
   CHAT: DurableObjectNamespace<Chat>;
+  /** How many Durable Objects run the chat (`vars.SHARDS` in wrangler.jsonc). */
+  SHARDS?: string;
 }
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     // Socket.IO requests go to the Durable Object; everything else is the app's own.
-    const routed = await routeSocketIo(request, env.CHAT);
+    const routed = await routeSocketIo(request, env.CHAT, { shards: Number(env.SHARDS ?? 1) });
     if (routed) return routed;
     const url = new URL(request.url);
     switch (url.pathname) {
