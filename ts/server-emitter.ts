@@ -13,7 +13,7 @@
  */
 // biome-ignore-all lint/suspicious/noExplicitAny: event maps and data default to `any` as in Socket.IO
 import type { ShardRequest, SocketRecord } from "./api/cluster.js";
-import { decode, encode } from "./api/codec.js";
+import { decode, encode, fromJson } from "./api/codec.js";
 import type { Server } from "./api/server.js";
 import type { GatheredAnswers, ServerRequest, ShardSocketRecord } from "./api/shard-service.js";
 import type { Handshake } from "./api/socket.js";
@@ -166,6 +166,22 @@ export class ServerEmitter<
     return this.#s.shard(0).socketIoServer(request);
   }
 
+  /** An emit of `ev` with `args` (encoded once), gathering answers with `ack`. */
+  #emitRequest(ev: unknown, args: unknown[], ack: boolean): Promise<unknown> {
+    const { json, binaries } = encode([ev, ...args]);
+    const { volatile, timeout } = this.#s.flags;
+    return this.#call({
+      type: "emit",
+      event: String(ev),
+      target: this.#target(),
+      json,
+      binaries,
+      volatile: volatile === true,
+      ack,
+      timeout: ack ? timeout : undefined,
+    });
+  }
+
   /**
    * Sends an event to the targeted sockets of every shard; resolves once every shard
    * has sent it (rejects when `ev` is reserved or the server cannot be reached).
@@ -174,16 +190,7 @@ export class ServerEmitter<
     ev: Ev,
     ...args: EventParams<EmitEvents, Ev>
   ): Promise<void> {
-    const { json, binaries } = encode([ev, ...args]);
-    await this.#call({
-      type: "emit",
-      event: String(ev),
-      target: this.#target(),
-      json,
-      binaries,
-      volatile: this.#s.flags.volatile === true,
-      ack: false,
-    });
+    await this.#emitRequest(ev, args, false);
   }
 
   /**
@@ -194,18 +201,7 @@ export class ServerEmitter<
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
   ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>[]> {
-    const { json, binaries } = encode([ev, ...args]);
-    const answers = (await this.#call({
-      type: "emit",
-      event: String(ev),
-      target: this.#target(),
-      json,
-      binaries,
-      volatile: this.#s.flags.volatile === true,
-      ack: true,
-      timeout: this.#s.flags.timeout,
-    })) as GatheredAnswers;
-    return settle(answers) as never;
+    return settle((await this.#emitRequest(ev, args, true)) as GatheredAnswers) as never;
   }
 
   /** The targeted sockets of every shard. */
@@ -232,20 +228,25 @@ export class ServerEmitter<
     await this.#call({ type: "disconnect", target: this.#target(), close });
   }
 
-  /** Runs the `io.of(nsp).on(ev)` listeners of every shard. */
-  async serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
-    ev: Ev,
-    ...args: EventParams<ServerSideEvents, Ev>
-  ): Promise<void> {
+  /** A server-side emit of `ev` with `args`, gathering answers with `ack`. */
+  #serverSideRequest(ev: unknown, args: unknown[], ack: boolean): Promise<unknown> {
     const { json, binaries } = encode([ev, ...args]);
-    await this.#call({
+    return this.#call({
       type: "serverSideEmit",
       event: String(ev),
       nsp: this.#s.nsp,
       json,
       binaries,
-      ack: false,
+      ack,
     });
+  }
+
+  /** Runs the `io.of(nsp).on(ev)` listeners of every shard. */
+  async serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
+    ev: Ev,
+    ...args: EventParams<ServerSideEvents, Ev>
+  ): Promise<void> {
+    await this.#serverSideRequest(ev, args, false);
   }
 
   /**
@@ -256,16 +257,7 @@ export class ServerEmitter<
     ev: Ev,
     ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
   ): Promise<FirstNonErrorArg<Last<EventParams<ServerSideEvents, Ev>>>[]> {
-    const { json, binaries } = encode([ev, ...args]);
-    const answers = (await this.#call({
-      type: "serverSideEmit",
-      event: String(ev),
-      nsp: this.#s.nsp,
-      json,
-      binaries,
-      ack: true,
-    })) as GatheredAnswers;
-    return settle(answers) as never;
+    return settle((await this.#serverSideRequest(ev, args, true)) as GatheredAnswers) as never;
   }
 }
 
@@ -285,7 +277,7 @@ class OutsideSocket<EmitEvents extends EventsMap, SocketData>
     this.id = record.id;
     this.handshake = record.handshake;
     this.rooms = new Set(record.rooms);
-    this.data = parse(record) as SocketData;
+    this.data = fromJson(record.data) as SocketData;
     this.shard = record.shard;
   }
 
@@ -320,14 +312,6 @@ class OutsideSocket<EmitEvents extends EventsMap, SocketData>
 
 function list(room: string | string[]): string[] {
   return Array.isArray(room) ? room : [room];
-}
-
-function parse(record: SocketRecord): unknown {
-  try {
-    return JSON.parse(record.data);
-  } catch {
-    return null;
-  }
 }
 
 /** The answers, or the error (with the answers that came in `responses`). */

@@ -16,6 +16,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: `SocketData` defaults to `any` as in Socket.IO
 
 import type { ShardRequest } from "./api/cluster.js";
+import { toJson } from "./api/codec.js";
 import type { ServerOptions } from "./api/options.js";
 import { Server } from "./api/server.js";
 import { type ServerRequest, serveServerRequest, serveShardRequest } from "./api/shard-service.js";
@@ -222,14 +223,8 @@ export class SocketIoServer<
     switch (action.type) {
       case "socketAdded": {
         const socket = this.io._socket(action.id);
-        const data = stringify(socket?._rawData() ?? {});
-        store.addSocket(
-          action.id,
-          action.sid,
-          action.nsp,
-          stringify(socket?.handshake ?? {}),
-          data,
-        );
+        const data = toJson(socket?._rawData() ?? {});
+        store.addSocket(action.id, action.sid, action.nsp, toJson(socket?.handshake ?? {}), data);
         this.#savedData.set(action.id, data);
         return;
       }
@@ -283,7 +278,7 @@ export class SocketIoServer<
       const socket = this.io._socket(id);
       const saved = this.#savedData.get(id);
       if (!socket?._dataExposed() || saved === undefined) continue;
-      const now = stringify(socket._rawData() ?? {});
+      const now = toJson(socket._rawData() ?? {});
       if (now === saved) continue;
       try {
         this.#store.setData(id, now);
@@ -357,14 +352,5 @@ export class SocketIoServer<
     }
     this.#rebuilt++;
     return true;
-  }
-}
-
-/** JSON text of a value; values JSON cannot represent are stored as `null`. */
-function stringify(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? "null";
-  } catch {
-    return "null";
   }
 }

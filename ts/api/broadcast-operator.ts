@@ -11,7 +11,7 @@ import {
   type SocketRecord,
   tellAll,
 } from "./cluster.js";
-import { decode, encode } from "./codec.js";
+import { decode, encode, fromJson, toJson } from "./codec.js";
 import type { Listener } from "./emitter.js";
 import type { Namespace } from "./namespace.js";
 import type { Handshake, Socket } from "./socket.js";
@@ -339,7 +339,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
           id,
           handshake: socket.handshake,
           rooms: [...socket.rooms],
-          data: stringify(socket.data),
+          data: toJson(socket.data),
         });
       }
     }
@@ -460,7 +460,7 @@ class ShardSocket<EmitEvents extends EventsMap, SocketData>
     this.id = record.id;
     this.handshake = record.handshake;
     this.rooms = new Set(record.rooms);
-    this.data = parseData(record.data) as SocketData;
+    this.data = fromJson(record.data) as SocketData;
     this.#op = new BroadcastOperator(nsp, new Set([record.id]), new Set(), {}, shard);
   }
 
@@ -492,23 +492,6 @@ function liveSocket(nsp: AnyNamespace, id: string): AnySocket | undefined {
   if (known) return known as AnySocket;
   if (!nsp.server._core.rebuild(id)) return undefined;
   return nsp._live.get(id) as AnySocket | undefined;
-}
-
-/** JSON text of a value; values JSON cannot represent travel as `null`. */
-function stringify(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? "null";
-  } catch {
-    return "null";
-  }
-}
-
-function parseData(json: string): unknown {
-  try {
-    return JSON.parse(json);
-  } catch {
-    return null;
-  }
 }
 
 /** The shard of a socket `fetchSockets()` returned, when it is not this one. */

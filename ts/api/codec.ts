@@ -111,3 +111,21 @@ export function authOf(auth: unknown): Record<string, unknown> {
   }
   return {};
 }
+
+/** JSON text of a value; values JSON cannot represent become `null`. */
+export function toJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? "null";
+  } catch {
+    return "null";
+  }
+}
+
+/** The value of JSON text; `null` when it is not JSON. */
+export function fromJson(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    return null;
+  }
+}

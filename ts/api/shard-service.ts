@@ -8,38 +8,24 @@
 import { ForwardedAcks } from "./ack-collector.js";
 import { BroadcastOperator, payloadValues, shardOf } from "./broadcast-operator.js";
 import type { ServerSideAnswer, ShardRequest, ShardTarget, SocketRecord } from "./cluster.js";
-import { encode } from "./codec.js";
+import { encode, fromJson, toJson } from "./codec.js";
 import type { Server } from "./server.js";
 
 type AnyServer = Server<any, any, any, any>;
 type Operator = BroadcastOperator<any, any>;
 
-/** A request of the emitter, carried out on every shard of the server. */
+/**
+ * A request of the emitter, carried out on every shard of the server: a shard's
+ * request, except that emits name their event (checked against the reserved names) and
+ * gather their answers here (`ack`) instead of through a receiver.
+ */
 export type ServerRequest =
-  | {
-      type: "emit";
-      /** The event name (checked against the reserved ones). */
+  | (Omit<Extract<ShardRequest, { type: "emit" }>, "ack"> & { event: string; ack: boolean })
+  | Extract<ShardRequest, { type: "fetch" | "join" | "leave" | "disconnect" }>
+  | (Omit<Extract<ShardRequest, { type: "serverSideEmit" }>, "ack"> & {
       event: string;
-      target: ShardTarget;
-      json: string;
-      binaries: Uint8Array[];
-      volatile: boolean;
-      /** Wait for one answer per recipient (and this long at most). */
       ack: boolean;
-      timeout?: number;
-    }
-  | { type: "fetch"; target: ShardTarget }
-  | { type: "join"; target: ShardTarget; rooms: string[] }
-  | { type: "leave"; target: ShardTarget; rooms: string[] }
-  | { type: "disconnect"; target: ShardTarget; close: boolean }
-  | {
-      type: "serverSideEmit";
-      event: string;
-      nsp: string;
-      json: string;
-      binaries: Uint8Array[];
-      ack: boolean;
-    };
+    });
 
 /** The answers an emitter's emit or server-side emit gathered, encoded. */
 export interface GatheredAnswers {
@@ -113,7 +99,8 @@ export async function serveShardRequest(io: AnyServer, request: ShardRequest): P
         const timer = setTimeout(() => resolve({ answered: false }), ack.timeout);
         nsp._serverSideEvent(request.json, request.binaries, (response) => {
           clearTimeout(timer);
-          resolve({ answered: true, response: transferable(response) });
+          // Through JSON, as Socket.IO's parsers carry it (and as RPC can clone it).
+          resolve({ answered: true, response: fromJson(toJson(response)) });
         });
       });
     }
@@ -148,7 +135,7 @@ export async function serveServerRequest(io: AnyServer, request: ServerRequest):
           id: s.id,
           handshake: s.handshake,
           rooms: [...s.rooms],
-          data: JSON.stringify(s.data) ?? "null",
+          data: toJson(s.data),
           shard: shardOf(s) ?? io._shards.index,
         }),
       );
@@ -185,14 +172,4 @@ export async function serveServerRequest(io: AnyServer, request: ServerRequest):
 function gathered(err: unknown, responses: unknown): GatheredAnswers {
   const { json, binaries } = encode(Array.isArray(responses) ? responses : []);
   return err instanceof Error ? { error: err.message, json, binaries } : { json, binaries };
-}
-
-/** A value as it can travel back over RPC: through JSON, as Socket.IO's parsers carry it. */
-function transferable(value: unknown): unknown {
-  try {
-    const json = JSON.stringify(value);
-    return json === undefined ? undefined : JSON.parse(json);
-  } catch {
-    return null;
-  }
 }
