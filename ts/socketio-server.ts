@@ -97,7 +97,9 @@ export class SocketIoServer<
     this.#wakes = Number(this.#store.getMeta("wakes") ?? 0) + 1;
     this.#store.setMeta("wakes", String(this.#wakes));
     if (this.#wakes > 1) console.log(`[socket.io-durable] object started (start #${this.#wakes})`);
-    this.#shards = new Shards(ctx, env, this.#store);
+    this.#shards = new Shards(ctx, env, this.#store, () =>
+      this.#driver.turn(() => this.#driver.clientsCount()),
+    );
     const core = new SocketCore({
       ...coreOptions(options),
       sidPrefix: sidPrefix(this.#shards.index),
@@ -113,6 +115,7 @@ export class SocketIoServer<
       closed: (sid) => {
         this.#loaded.delete(sid);
         this.io._engineClosed(sid);
+        this.#shards.closed();
       },
       socketAction: (action, binaries) => this.#onSocketAction(action, binaries),
       reviving: (att, load) => this.#reviving(att, load),
@@ -180,9 +183,20 @@ export class SocketIoServer<
     return this.#driver.turn(() => serveShardRequest(this.io, request));
   }
 
-  /** RPC from another shard: the server now has `count` shards. */
-  async socketIoShards(count: number): Promise<void> {
+  /**
+   * RPC to shard 0 from shard `from`: its router routes to `count` shards, or (beyond
+   * that count) its last session closed.
+   */
+  async socketIoShards(count: number, _from?: number): Promise<void> {
     this.#shards.heard(shardCount(count));
+  }
+
+  /**
+   * RPC from shard 0: broadcasts reach `reach` shards, the router routes to `routed`.
+   * Answers this shard's session count when it is beyond `routed` (it drains), else 0.
+   */
+  async socketIoShardsReach(reach: number, routed: number): Promise<number> {
+    return this.#shards.told(shardCount(reach), shardCount(routed));
   }
 
   /**
@@ -206,6 +220,7 @@ export class SocketIoServer<
       clientsCount,
       shard: this.#shards.index,
       shards: this.#shards.count,
+      shardsRouted: this.#shards.routed,
       wakes: this.#wakes,
       revivedSockets: this.#rebuilt,
       loadedConnections: this.#loaded.size,

@@ -18,8 +18,16 @@ import type { SocketStore } from "./store.js";
 export interface ShardService {
   /** A request about the sockets of that shard. */
   socketIoShard(request: ShardRequest): Promise<unknown>;
-  /** The number of shards changed (sent to shard 0). */
-  socketIoShards(count: number): Promise<void>;
+  /**
+   * To shard 0: shard `from` heard its router state `count` shards, or (when it is
+   * beyond that count) its last session closed.
+   */
+  socketIoShards(count: number, from: number): Promise<void>;
+  /**
+   * From shard 0: broadcasts reach `reach` shards, the router routes to `count`. The
+   * answer: this shard's number of sessions when it is beyond `count`, else 0.
+   */
+  socketIoShardsReach(reach: number, count: number): Promise<number>;
 }
 
 interface Namespace {
@@ -27,10 +35,21 @@ interface Namespace {
   get(id: DurableObjectId): unknown;
 }
 
-/** Storage key of the shard count. */
-const COUNT_KEY = "shards";
+/** Storage key of the number of shards that broadcasts reach. */
+const REACH_KEY = "shards";
+/** Storage key of the number of shards the router was last heard to route to. */
+const COUNT_KEY = "shardsRouted";
 
-/** The other shards of this object's server. */
+/**
+ * The other shards of this object's server.
+ *
+ * Two numbers, both kept in storage: `routed`, the count the router states (where new
+ * sessions go), and `count`, how many shards may hold sessions (what broadcasts and
+ * queries reach). They differ after the count shrank: the shards beyond it get no new
+ * sessions, but keep serving their open WebSockets and receiving broadcasts until the
+ * last of them closes; then shard 0 lowers `count`. Shard 0 decides `count` and tells
+ * the others; a shard that hears a new count from its router tells shard 0 first.
+ */
 export class Shards implements ShardLink {
   /** This object's shard number. */
   readonly index: number;
@@ -38,52 +57,133 @@ export class Shards implements ShardLink {
   readonly #server: string | undefined;
   readonly #ctx: DurableObjectState;
   readonly #env: unknown;
-  readonly #store: SocketStore;
+  readonly #meta: SocketStore;
+  /** This shard's number of open sessions. */
+  readonly #sessions: () => number;
   #count: number | undefined;
+  #routed: number | undefined;
   #namespace: Namespace | null | undefined;
   readonly #peers = new Map<number, ShardPeer>();
+  /** Shard 0: the count being settled (one settling at a time). */
+  #settling: Promise<void> = Promise.resolve();
 
-  constructor(ctx: DurableObjectState, env: unknown, store: SocketStore) {
+  constructor(ctx: DurableObjectState, env: unknown, store: SocketStore, sessions: () => number) {
     this.#ctx = ctx;
     this.#env = env;
-    this.#store = store;
+    this.#meta = store;
+    this.#sessions = sessions;
     const name = ctx.id.name;
     const parsed = name === undefined ? undefined : parseShardName(name);
     this.index = parsed?.index ?? 0;
     this.#server = parsed?.name;
   }
 
-  /** The number of shards of the server, as last learned (1 until then). */
+  /** How many shards may hold sessions: those that broadcasts reach (1 until known). */
   get count(): number {
-    if (this.#count === undefined) {
-      const stored = Number(this.#store.getMeta(COUNT_KEY) ?? 1);
-      this.#count = Number.isInteger(stored) && stored >= 1 ? stored : 1;
-    }
+    if (this.#count === undefined) this.#count = this.#stored(REACH_KEY) ?? 1;
     return this.#count;
   }
 
+  /** How many shards the router was last heard to route new sessions to. */
+  get routed(): number {
+    if (this.#routed === undefined) this.#routed = this.#stored(COUNT_KEY) ?? this.count;
+    return this.#routed;
+  }
+
+  #stored(key: string): number | undefined {
+    const value = Number(this.#meta.getMeta(key));
+    return Number.isInteger(value) && value >= 1 ? value : undefined;
+  }
+
+  #set(count: number, routed: number): void {
+    if (count !== this.count) this.#meta.setMeta(REACH_KEY, String(count));
+    if (routed !== this.routed) this.#meta.setMeta(COUNT_KEY, String(routed));
+    this.#count = count;
+    this.#routed = routed;
+  }
+
   /**
-   * The router says there are `count` shards. When that is news, it is stored and, on
-   * other shards than 0, passed on to shard 0 (the promise: wait for it before
-   * answering, so that shard 0 knows every shard that holds sessions).
+   * The router of this request says there are `count` shards. When that is news, it
+   * is stored and passed on to shard 0 (the promise: wait for it before answering, so
+   * that shard 0, and through it every shard, knows of this shard's new sessions).
    */
   learn(count: number): Promise<void> | undefined {
-    if (count === this.count) return undefined;
-    this.#count = count;
-    this.#store.setMeta(COUNT_KEY, String(count));
-    if (this.index === 0) return undefined;
+    if (count === this.routed) return undefined;
+    this.#set(Math.max(count, this.count), count);
+    if (this.index === 0) {
+      this.heard(count);
+      return undefined;
+    }
     const first = this.#service(0);
     if (!first) return undefined;
-    return first.socketIoShards(count).catch((e: unknown) => {
+    return first.socketIoShards(count, this.index).catch((e: unknown) => {
       console.error("socket.io-durable: telling shard 0 the shard count failed:", e);
     });
   }
 
-  /** Shard 0 hears of a new count from another shard. */
+  /**
+   * Shard 0: shard `from` says the router routes to `count` shards (or, beyond it,
+   * that its last session closed). Settled in the background: every shard is told,
+   * and `count` lowered to the shards that still hold sessions.
+   */
   heard(count: number): void {
-    if (count === this.count) return;
-    this.#count = count;
-    this.#store.setMeta(COUNT_KEY, String(count));
+    this.#set(Math.max(count, this.count), count);
+    this.#settling = this.#settling.then(() => this.#settle());
+  }
+
+  /**
+   * Shard 0 tells every other shard (up to `upTo`, when the count was just lowered
+   * from there) the counts; lowers `count` when it can.
+   */
+  async #settle(upTo = 0): Promise<void> {
+    const reach = this.count;
+    const routed = this.routed;
+    const answers = await Promise.all(
+      Array.from({ length: Math.max(reach, upTo) - 1 }, (_, k) => {
+        const service = this.#service(k + 1);
+        if (!service) return Promise.resolve(1);
+        return service.socketIoShardsReach(reach, routed).catch((e: unknown) => {
+          console.error(`socket.io-durable: telling shard ${k + 1} the shard count failed:`, e);
+          return 1; // unknown: it may hold sessions
+        });
+      }),
+    );
+    if (routed >= reach || this.count !== reach || this.routed !== routed) return;
+    // The highest shard beyond the router's count that still holds sessions.
+    let lowest = routed;
+    for (let k = routed; k < reach; k++) {
+      if ((answers[k - 1] ?? 1) > 0) lowest = k + 1;
+    }
+    if (lowest < reach) {
+      this.#set(lowest, routed);
+      this.#settling = this.#settling.then(() => this.#settle(reach));
+    }
+  }
+
+  /**
+   * From shard 0: broadcasts reach `count` shards, the router routes to `routed`.
+   * Returns this shard's number of sessions when it is beyond `routed` (it drains).
+   */
+  told(count: number, routed: number): number {
+    this.#set(count, routed);
+    return this.index >= routed ? this.#sessions() : 0;
+  }
+
+  /**
+   * A session of this shard closed. When the shard is beyond the router's count and
+   * that was its last session, shard 0 hears of it (and may stop reaching this shard).
+   */
+  closed(): void {
+    if (this.index === 0 || this.index < this.routed || this.index >= this.count) return;
+    // After the close is carried out (counting sessions may revive hibernated ones).
+    queueMicrotask(() => {
+      if (this.#sessions() > 0) return;
+      this.#service(0)
+        ?.socketIoShards(this.routed, this.index)
+        .catch((e: unknown) => {
+          console.error("socket.io-durable: telling shard 0 this shard drained failed:", e);
+        });
+    });
   }
 
   others(): ShardPeer[] {
