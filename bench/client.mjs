@@ -4,7 +4,7 @@
 //
 // Requests:  { id, cmd, args }   Replies: { id, ok: true, result } | { id, ok: false, error }
 //
-// Commands (see `commands` below): connect, echo, throughput, fanSetup, fanout, joins,
+// Commands (see `commands` below): connect, echo, throughput, casts, fanSetup, fanout, joins,
 // probeStart, probeStop, open, wakePing, usage, closeAll.
 
 import { io } from "socket.io-client";
@@ -312,6 +312,20 @@ const commands = {
     const elapsed = (performance.now() - started) / 1000;
     await withTimeout(Promise.all(loops), 30_000, "throughput drain");
     return { events, seconds: elapsed, latencies: sample };
+  },
+
+  /** `count` broadcasts to `room` from the first connection, each acknowledged in turn. */
+  async casts({ room, count }) {
+    const c = conns[0];
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) {
+      await withTimeout(
+        new Promise((resolve) => c.socket.emit("cast", room, "tick", { seq: i }, resolve)),
+        30_000,
+        `cast ${i}`,
+      );
+    }
+    return { seconds: (performance.now() - t0) / 1000 };
   },
 
   /** Joins every connection but the first to `room`; the first one is the emitter. */

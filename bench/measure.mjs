@@ -77,8 +77,8 @@ export function serverPid(servers, server) {
   return server === "node" ? servers.node.pid : servers.wrangler.pid;
 }
 
-export async function counters(servers, cls, doName, reset = false) {
-  const url = `${servers.wrangler.runtimeUrl}/__counters?cls=${cls}&do=${encodeURIComponent(doName)}${reset ? "&reset=1" : ""}`;
+export async function counters(servers, cls, doName, reset = false, shards = 1) {
+  const url = `${servers.wrangler.runtimeUrl}/__counters?cls=${cls}&do=${encodeURIComponent(doName)}&shards=${shards}${reset ? "&reset=1" : ""}`;
   const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   return r.json();
 }
@@ -99,8 +99,9 @@ export function counterDelta(after, before) {
     "rowsRead",
     "rowsWritten",
     "attachments",
+    "rpcs",
   ]) {
-    d[k] = after[k] - before[k];
+    d[k] = (after[k] ?? 0) - (before[k] ?? 0);
   }
   d.alarmSets = calls.setAlarm ?? 0;
   return d;

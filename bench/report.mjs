@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { capture } from "../scripts/toolchain.mjs";
 import { BENCH, JOIN_MODES, LABEL, log, ROOT, SERVERS } from "./common.mjs";
+import { SHARD_COUNTS } from "./workloads/shards.mjs";
 
 function fmt(value, digits = 2) {
   if (value === null || value === undefined || Number.isNaN(value)) return "—";
@@ -243,6 +244,59 @@ export function renderTable(rows) {
   return lines.join("\n");
 }
 
+/**
+ * The rows of the shards table: [workload, metric, 1 shard, 4 shards]. Every row is
+ * always there; what could not be measured shows "—".
+ */
+export function shardRows(ctx) {
+  const rows = [];
+  const row = (workload, metric, get) => {
+    const values = SHARD_COUNTS.map((n) => {
+      try {
+        return get(ctx.results.shards[n]) ?? null;
+      } catch {
+        return null;
+      }
+    });
+    rows.push([workload, metric, ...values]);
+  };
+  const S = ctx.sizes.shards;
+  const fan = `fan-out (1 emitter, room of ${fmt(S.receivers)} over every shard, ${S.rounds * S.perRound} broadcasts)`;
+  row(fan, "time until all received, p50 ms ↓", (r) => r.fanout.broadcast.p50);
+  row(fan, "deliveries/s ↑", (r) => r.fanout.deliveriesPerSec);
+  row(fan, "server CPU µs per delivery ↓", (r) => r.fanout.serverCpuUsPerDelivery);
+  row(fan, "Durable Object requests per broadcast ↓", (r) => r.fanout.requestsPerBroadcast);
+  row(fan, "… of which RPC calls between shards", (r) => r.fanout.rpcsPerBroadcast);
+  const empty = `broadcast to a room without members (${fmt(S.rounds * S.emptyCasts)}, each acknowledged)`;
+  row(empty, "ms per broadcast ↓", (r) => r.empty.msPerCast);
+  row(empty, "server CPU µs per broadcast ↓", (r) => r.empty.serverCpuUsPerCast);
+  row(empty, "RPC calls per broadcast", (r) => r.empty.rpcsPerCast);
+  const tp = `throughput (${fmt(S.clients)} clients, ${S.rounds * S.seconds} s)`;
+  row(tp, "events/s ↑", (r) => r.throughput.eventsPerSec);
+  row(tp, "ack latency p50 ms ↓", (r) => r.throughput.latency.p50);
+  row(tp, "server CPU µs per event ↓", (r) => r.throughput.serverCpuUsPerEvent);
+  row(tp, "Durable Object requests per event", (r) => r.throughput.requestsPerEvent);
+  return rows;
+}
+
+export function renderShardTable(rows) {
+  const header = [
+    "workload",
+    "metric",
+    ...SHARD_COUNTS.map((n) => `${n} shard${n === 1 ? "" : "s"}`),
+    "4 ÷ 1",
+  ];
+  const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => " --- ").join("|")}|`];
+  let last = null;
+  for (const [workload, metric, one, four] of rows) {
+    lines.push(
+      `| ${[workload === last ? "" : workload, metric, fmt(one), fmt(four), ratio(four, one)].join(" | ")} |`,
+    );
+    last = workload;
+  }
+  return lines.join("\n");
+}
+
 export function renderMicro(ctx) {
   if (!ctx.results.micro) return null;
   const lines = ["| benchmark | median time | throughput |", "| --- | --- | --- |"];
@@ -401,7 +455,7 @@ function machine() {
 const READING_START = "<!-- reading: kept when the file is regenerated -->";
 const READING_END = "<!-- end of reading -->";
 
-export function writeReport(ctx, file, { table, micro, noteLines, durationS }) {
+export function writeReport(ctx, file, { table, shardTable, micro, noteLines, durationS }) {
   const m = machine();
   const v = versions(ctx);
   let reading = `${READING_START}\n\n## Reading\n\n(No reading written for this run yet.)\n\n${READING_END}`;
@@ -491,6 +545,20 @@ Each workload is a file of \`bench/workloads/\`; \`bench/report.mjs\` writes thi
 ## Results
 
 ${table}
+
+### Shards
+
+The same socket.io-durable server on 1 and on 4 Durable Objects
+(\`routeSocketIo(request, env.X, { shards })\`), with clients spread by the router.
+Under \`wrangler dev\` all objects run in one workerd process, on one thread: 4 shards
+cannot add capacity here, so these rows show what the RPC between shards costs. In
+production each shard is an object of its own, on its own thread, often on another
+machine: a room of N members on 4 shards is 4 objects sending N/4 frames each, in
+parallel, after one RPC hop. A Durable Object request is a WebSocket message, an HTTP
+request or an RPC call received (Cloudflare bills each RPC call as a request; incoming
+WebSocket messages count 20:1).
+
+${shardTable}
 
 ${micro ? `## Core micro-benchmarks (\`cargo bench -p socketio-core --bench core\`)\n\nNative code with the workspace's release profile (\`opt-level = "z"\`, as the WebAssembly build), 1 s warm-up and 2 s of measurement per benchmark.\n\n${micro}\n\n` : ""}## Notes of the run
 

@@ -30,7 +30,15 @@ import { parseArgs } from "node:util";
 import { buildWasm, ensureNode22, ensureNpmDeps } from "../scripts/toolchain.mjs";
 import { BENCH, createContext, errorText, log, ROOT, SERVERS } from "./common.mjs";
 import { exec, stopAll } from "./processes.mjs";
-import { notes, renderMicro, renderTable, tableRows, writeReport } from "./report.mjs";
+import {
+  notes,
+  renderMicro,
+  renderShardTable,
+  renderTable,
+  shardRows,
+  tableRows,
+  writeReport,
+} from "./report.mjs";
 import { buildWorker, startNodeServer, startWrangler } from "./servers.mjs";
 import { connectionsWorkload } from "./workloads/connections.mjs";
 import { echoWorkload } from "./workloads/echo.mjs";
@@ -39,6 +47,7 @@ import { startIdle } from "./workloads/idle.mjs";
 import { joinsWorkload } from "./workloads/joins.mjs";
 import { microBenchmarks } from "./workloads/micro.mjs";
 import { measureSizes } from "./workloads/sizes.mjs";
+import { shardsWorkload } from "./workloads/shards.mjs";
 import { splitWorkload } from "./workloads/split.mjs";
 import { throughputWorkload } from "./workloads/throughput.mjs";
 import { startWake } from "./workloads/wake.mjs";
@@ -54,6 +63,7 @@ const WORKLOADS = [
   "split",
   "throughput",
   "fanout",
+  "shards",
   "joins",
   "connections",
   "wake",
@@ -208,6 +218,7 @@ async function main(opts) {
       );
     }
     if (wanted("fanout")) await run("fan-out", () => fanoutWorkload(ctx, servers));
+    if (wanted("shards")) await run("shards (1 and 4)", () => shardsWorkload(ctx, servers));
     if (wanted("joins")) await run("joins", () => joinsWorkload(ctx, servers));
     if (wanted("connections")) await run("connections", () => connectionsWorkload(ctx, servers));
     if (!opts.quick && wanted("wake")) {
@@ -236,20 +247,39 @@ async function main(opts) {
     R.failures.push(`table: ${errorText(error)}`);
     table = "(no table)";
   }
+  let shardTable = "(no table)";
+  let shardTableRows = [];
+  try {
+    shardTableRows = shardRows(ctx);
+    shardTable = renderShardTable(shardTableRows);
+  } catch (error) {
+    R.failures.push(`shards table: ${errorText(error)}`);
+  }
   const micro = renderMicro(ctx);
   const noteLines = notes(ctx, servers);
   const durationS = (Date.now() - started) / 1000;
   console.log(`\n${table}\n`);
+  console.log(`${shardTable}\n`);
   if (micro) console.log(`${micro}\n`);
   for (const n of noteLines) console.log(`- ${n}`);
   console.log(`\nbench ${opts.quick ? "(quick) " : ""}finished in ${durationS.toFixed(0)} s`);
-  if (opts.out) writeReport(ctx, opts.out, { table, micro, noteLines, durationS });
+  if (opts.out) writeReport(ctx, opts.out, { table, shardTable, micro, noteLines, durationS });
   if (opts.json) {
     const columns = ["workload", "metric", ...SERVERS];
     const json = rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
     fs.writeFileSync(
       opts.json,
-      JSON.stringify({ rows: json, failures: R.failures, notes: noteLines }),
+      JSON.stringify({
+        rows: json,
+        shardRows: shardTableRows.map(([workload, metric, one, four]) => ({
+          workload,
+          metric,
+          one,
+          four,
+        })),
+        failures: R.failures,
+        notes: noteLines,
+      }),
     );
   }
   if (R.failures.length > 0) {

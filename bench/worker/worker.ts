@@ -1,14 +1,15 @@
 /**
  * Benchmark worker, served by `wrangler dev` during `npm run bench`.
  *
- * - `/socket.io/?do=<name>&cls=<bench|wake>`: socket.io-durable with the same handlers
- *   as the Node server of the benchmark (`bench/node-server.mjs`), in the Durable
- *   Object named `<name>`.
+ * - `/socket.io/?do=<name>&cls=<bench|wake>[&shards=N]`: socket.io-durable with the same
+ *   handlers as the Node server of the benchmark (`bench/node-server.mjs`), in the
+ *   Durable Object named `<name>` (on N shards: `<name>` and its shard objects).
  * - `/bare/?do=<name>`: the limit: a bare Durable Object WebSocket echo (hibernation
  *   API, no protocol, no WebAssembly). A text message starting with `B` is sent to
  *   every other WebSocket of the object instead (the bare fan-out).
- * - `/__counters?cls=..&do=..[&reset=1]`: cost counters of one object, read without
- *   waking it (they live in module scope, outside the object).
+ * - `/__counters?cls=..&do=..[&shards=N][&reset=1]`: cost counters of one object (with
+ *   `shards`, summed over the server's N shards), read without waking it (they live in
+ *   module scope, outside the object).
  * - `/__health`: readiness.
  *
  * The cost counters come from wrapping, not from the library: before the Socket.IO
@@ -20,6 +21,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { routeSocketIo, type Server, type ServerOptions, SocketIoServer } from "../../ts/index.js";
+import { shardName } from "../../ts/shards.js";
 import { loadCore, SocketCore } from "../../ts/shim/wasm.js";
 import { handlers } from "./handlers.js";
 
@@ -38,6 +40,8 @@ interface Counters {
   rowsWritten: number;
   /** `ws.serializeAttachment` calls (free, but bounded to 2 KB per socket). */
   attachments: number;
+  /** RPC calls received from other shards and from the emitter. */
+  rpcs: number;
 }
 
 function emptyCounters(): Counters {
@@ -51,6 +55,7 @@ function emptyCounters(): Counters {
     rowsRead: 0,
     rowsWritten: 0,
     attachments: 0,
+    rpcs: 0,
   };
 }
 
@@ -66,6 +71,24 @@ function countersOf(id: string): Counters {
     counters.set(id, c);
   }
   return c;
+}
+
+/** Adds the counters of `c` to `sum`. */
+function addCounters(sum: Counters, c: Counters): void {
+  for (const [k, v] of Object.entries(c.calls)) sum.calls[k] = (sum.calls[k] ?? 0) + v;
+  for (const k of [
+    "constructed",
+    "fetches",
+    "wsMessages",
+    "wsCloses",
+    "alarms",
+    "rowsRead",
+    "rowsWritten",
+    "attachments",
+    "rpcs",
+  ] as const) {
+    sum[k] += c[k];
+  }
 }
 
 function bump(c: Counters, name: string): void {
@@ -221,6 +244,30 @@ class CountedSocketIo extends SocketIoServer<Env> {
     this.counted.alarms++;
     return super.alarm();
   }
+
+  override async socketIoShard(request: Parameters<SocketIoServer["socketIoShard"]>[0]) {
+    current = this.counted;
+    this.counted.rpcs++;
+    return super.socketIoShard(request);
+  }
+
+  override async socketIoServer(request: Parameters<SocketIoServer["socketIoServer"]>[0]) {
+    current = this.counted;
+    this.counted.rpcs++;
+    return super.socketIoServer(request);
+  }
+
+  override async socketIoShards(count: number, from?: number): Promise<void> {
+    current = this.counted;
+    this.counted.rpcs++;
+    return super.socketIoShards(count, from);
+  }
+
+  override async socketIoShardsReach(reach: number, routed: number): Promise<number> {
+    current = this.counted;
+    this.counted.rpcs++;
+    return super.socketIoShardsReach(reach, routed);
+  }
 }
 
 /** socket.io-durable with Socket.IO's default options (pingInterval 25 s). */
@@ -364,14 +411,20 @@ export default {
     if (url.pathname === "/__counters") {
       const ns = namespaceOf(env, q.get("cls"));
       if (!ns) return new Response("unknown class", { status: 404 });
-      const id = ns.idFromName(name).toString();
-      const c = countersOf(id);
-      const body = JSON.stringify(c);
-      if (q.get("reset") === "1") {
-        const constructed = c.constructed;
-        Object.assign(c, emptyCounters(), { constructed });
+      // With `shards=N`, the sum over the N shards of the server.
+      const shards = Math.max(1, Number(q.get("shards") ?? 1) || 1);
+      const sum = emptyCounters();
+      for (let k = 0; k < shards; k++) {
+        const c = countersOf(ns.idFromName(shardName(name, k)).toString());
+        addCounters(sum, c);
+        if (q.get("reset") === "1") {
+          const constructed = c.constructed;
+          Object.assign(c, emptyCounters(), { constructed });
+        }
       }
-      return new Response(body, { headers: { "Content-Type": "application/json" } });
+      return new Response(JSON.stringify(sum), {
+        headers: { "Content-Type": "application/json" },
+      });
     }
     if (url.pathname === "/bare" || url.pathname.startsWith("/bare/")) {
       return env.BARE.get(env.BARE.idFromName(name)).fetch(request);
@@ -381,7 +434,8 @@ export default {
     }
     const ns = namespaceOf(env, q.get("cls"));
     if (!ns) return new Response("unknown class", { status: 404 });
-    const routed = await routeSocketIo(request, ns, { name });
+    const shards = Number(q.get("shards") ?? 1) || 1;
+    const routed = await routeSocketIo(request, ns, { name, shards });
     return routed ?? new Response("Not found", { status: 404 });
   },
 } satisfies ExportedHandler<Env>;

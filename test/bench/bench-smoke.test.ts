@@ -57,8 +57,9 @@ describe("npm run bench -- --quick", () => {
     const output = `${r.stdout}\n${r.stderr}`;
     expect(r.status, output.slice(-4000)).toBe(0);
     expect(output).toContain("bench (quick) finished");
-    const { rows, failures } = JSON.parse(readFileSync(json, "utf8")) as {
+    const { rows, shardRows, failures } = JSON.parse(readFileSync(json, "utf8")) as {
       rows: Row[];
+      shardRows: { workload: string; metric: string; one: unknown; four: unknown }[];
       failures: string[];
     };
     expect(failures).toEqual([]);
@@ -73,8 +74,16 @@ describe("npm run bench -- --quick", () => {
       expect(present(row.ours), `${row.workload} / ${row.metric}`).toBe(true);
       expect(present(row.node) || present(row.bare), `${row.workload} / ${row.metric}`).toBe(true);
     }
-    // The printed table has the same rows (and a header and a separator line).
+    // The shards table: fan-out, the broadcast to an empty room, throughput; 1 and 4.
+    expect(new Set(shardRows.map((row) => row.workload.split(" (")[0]))).toEqual(
+      new Set(["fan-out", "broadcast to a room without members", "throughput"]),
+    );
+    for (const row of shardRows) {
+      const present = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+      expect(present(row.one) && present(row.four), `${row.workload} / ${row.metric}`).toBe(true);
+    }
+    // The printed tables have the same rows (and each a header and a separator line).
     const printed = output.split("\n").filter((line) => line.startsWith("| ")).length;
-    expect(printed).toBe(rows.length + 2);
+    expect(printed).toBe(rows.length + 2 + shardRows.length + 2);
   }, 180_000);
 });
