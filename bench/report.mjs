@@ -550,7 +550,7 @@ ${table}
 
 The same socket.io-durable server on 1 and on 4 Durable Objects
 (\`routeSocketIo(request, env.X, { shards })\`), with clients spread by the router.
-Under \`wrangler dev\` all objects run in one workerd process, on one thread: 4 shards
+Under \`wrangler dev\` all objects run in one workerd process on this machine: 4 shards
 cannot add capacity here, so these rows show what the RPC between shards costs. In
 production each shard is an object of its own, on its own thread, often on another
 machine: a room of N members on 4 shards is 4 objects sending N/4 frames each, in
