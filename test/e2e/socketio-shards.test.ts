@@ -3,7 +3,7 @@
 // emitter (`socketIo(env.SHARDED)`) from the fixture's plain fetch route `/__emit`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseUrl, request } from "../helpers/eio.js";
-import { type Client, Clients, MODES, uid } from "../helpers/sio.js";
+import { bytes, type Client, Clients, MODES, uid } from "../helpers/sio.js";
 import { waitUntil } from "../helpers/util.js";
 
 const clients = new Clients();
@@ -125,10 +125,12 @@ describe("4 shards, 108 clients over websocket, polling and upgrade", () => {
   it("serverSideEmit reaches the listeners of every other shard, with one answer each", async () => {
     const asker = list.find((c) => shardOf.get(c.id) === 2) as Client;
     const r = (await asker.call("server-side", 2_000)) as {
-      responses: Array<{ shard: number; from: string }>;
+      responses: Array<{ shard: number; from: string; bytes: unknown }>;
     };
     expect(r.responses.map((x) => x.shard).sort()).toEqual([0, 1, 3]);
     expect(r.responses.every((x) => x.from === "2")).toBe(true);
+    // Binary data in an answer arrives as binary data.
+    for (const x of r.responses) expect(bytes(x.bytes)).toEqual([x.shard, 255]);
   });
 
   it("the emitter from a fetch route: emit, emitWithAck, fetchSockets, serverSideEmitWithAck", async () => {

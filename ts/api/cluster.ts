@@ -71,8 +71,10 @@ export type ShardRequest =
 export interface ServerSideAnswer {
   /** Whether the listener called its acknowledgement in time. */
   answered: boolean;
-  /** Its first argument. */
-  response?: unknown;
+  /** Its first argument, encoded (JSON text with placeholders, and the attachments). */
+  json?: string;
+  /** The attachments of `json`. */
+  binaries?: Uint8Array[];
 }
 
 /** Another shard of the same server. */

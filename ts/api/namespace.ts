@@ -408,7 +408,7 @@ export class Namespace<
         (reply) => {
           const answer = reply as ServerSideAnswer;
           if (answer.answered) {
-            responses.push(answer.response);
+            responses.push(answerValue(answer));
             settle();
           }
         },
@@ -603,5 +603,14 @@ export class ParentNamespace<
   _removeChild(child: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
     this.#children.delete(child);
     if (this.server._nsps.get(child.name) === child) this.server._nsps.delete(child.name);
+  }
+}
+
+/** The response a shard's listener acknowledged with; `null` when it cannot be read. */
+function answerValue(answer: ServerSideAnswer): unknown {
+  try {
+    return decode(answer.json ?? "[null]", answer.binaries ?? [])[0] ?? null;
+  } catch {
+    return null;
   }
 }

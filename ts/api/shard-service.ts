@@ -8,7 +8,7 @@
 import { ForwardedAcks } from "./ack-collector.js";
 import { BroadcastOperator, payloadValues, shardOf } from "./broadcast-operator.js";
 import type { ServerSideAnswer, ShardRequest, ShardTarget, SocketRecord } from "./cluster.js";
-import { encode, fromJson, toJson } from "./codec.js";
+import { encode, toJson } from "./codec.js";
 import type { Server } from "./server.js";
 
 type AnyServer = Server<any, any, any, any>;
@@ -99,11 +99,21 @@ export async function serveShardRequest(io: AnyServer, request: ShardRequest): P
         const timer = setTimeout(() => resolve({ answered: false }), ack.timeout);
         nsp._serverSideEvent(request.json, request.binaries, (response) => {
           clearTimeout(timer);
-          // Through JSON, as Socket.IO's parsers carry it (and as RPC can clone it).
-          resolve({ answered: true, response: fromJson(toJson(response)) });
+          // Encoded as Socket.IO's parser carries it: JSON, with binary attachments.
+          const encoded = safeEncode(response);
+          resolve({ answered: true, json: encoded.json, binaries: encoded.binaries });
         });
       });
     }
+  }
+}
+
+/** `encode([value])`, or `[null]` when the value cannot be written as JSON. */
+function safeEncode(value: unknown): { json: string; binaries: Uint8Array[] } {
+  try {
+    return encode([value]);
+  } catch {
+    return { json: "[null]", binaries: [] };
   }
 }
 
