@@ -12,7 +12,7 @@
  * (as if one of its own listeners had made it) and resolves once they all did.
  */
 // biome-ignore-all lint/suspicious/noExplicitAny: event maps and data default to `any` as in Socket.IO
-import type { ShardRequest, SocketRecord } from "./api/cluster.js";
+import type { ShardRequest } from "./api/cluster.js";
 import { decode, encode, fromJson } from "./api/codec.js";
 import type { Server } from "./api/server.js";
 import type { GatheredAnswers, ServerRequest, ShardSocketRecord } from "./api/shard-service.js";

@@ -17,7 +17,7 @@ import {
   type ServerReservedEvents,
 } from "./namespace.js";
 import type { ServerOptions } from "./options.js";
-import type { DisconnectReason, Handshake, Socket } from "./socket.js";
+import type { Handshake, Socket } from "./socket.js";
 import type {
   AllButLast,
   DecorateAcknowledgements,
