@@ -176,6 +176,44 @@ describe("4 shards, 108 clients over websocket, polling and upgrade", () => {
   }, 60_000);
 });
 
+describe("dynamic namespaces on 4 shards", () => {
+  it("a dynamic namespace exists on every shard its clients reach, and broadcasts to it cross shards", async () => {
+    const nsp = `/dyn-${uid()}`;
+    // Multiplexed: "/" says which shard the connection is on, nsp is the namespace.
+    const pairs: { main: Client; dyn: Client }[] = [];
+    const seen = new Set<number>();
+    while (seen.size < 3) {
+      expect(pairs.length).toBeLessThan(48);
+      const batch = await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const manager = clients.manager("shard", { transports: ["websocket"] });
+          const main = clients.socketOf(manager, "/");
+          const dyn = clients.socketOf(manager, nsp);
+          await Promise.all([main.connected(), dyn.connected()]);
+          await dyn.next("welcome");
+          return { main, dyn };
+        }),
+      );
+      for (const p of batch) {
+        pairs.push(p);
+        seen.add((await p.main.call<{ shard: number }>("where")).shard);
+      }
+    }
+    const dyns = pairs.map((p) => p.dyn);
+    // The parent namespace's broadcast, from one shard, reaches the child on every shard.
+    (dyns[0] as Client).socket.emit("parent-cast", "from-parent");
+    const got = await Promise.all(dyns.map((c) => c.next1("from-parent", 5_000)));
+    expect(got.every((name) => name === nsp)).toBe(true);
+    // The emitter reaches it too, and fetchSockets sees every socket of it.
+    expect(await emitter({ op: "emit", nsp, event: "from-outside", args: [1] })).toEqual({
+      ok: true,
+    });
+    await Promise.all(dyns.map((c) => c.next("from-outside", 5_000)));
+    const fetched = (await emitter({ op: "fetch", nsp })) as unknown as { id: string }[];
+    expect(fetched.map((x) => x.id).sort()).toEqual(dyns.map((c) => c.id).sort());
+  }, 60_000);
+});
+
 async function flush(list: Client[]): Promise<void> {
   await Promise.all(
     list.map(async (c) => {
