@@ -47,6 +47,11 @@ export interface Runs {
 function common(socket: Socket, runs: Runs): void {
   runs.connections.push(socket.id);
   socket.on("whoami", (ack: Ack) => ack(view(socket)));
+  // A listener that fails, at once or later: its error is logged with where it ran.
+  socket.on("explode", (how: string) => {
+    if (how === "reject") return Promise.reject(new Error("kaboom later"));
+    throw new Error("kaboom");
+  });
   socket.on("join", (rooms: string | string[], ack?: Ack) => {
     socket.join(rooms);
     ack?.([...socket.rooms].sort());

@@ -6,6 +6,9 @@ import type { AckReceiver } from "./cluster.js";
 import { type Listener, safeCall } from "./emitter.js";
 import type { Socket } from "./socket.js";
 
+/** How an error of a broadcast's acknowledgement callback is reported. */
+const BROADCAST_ACK = "the acknowledgement callback of a broadcast";
+
 // biome-ignore lint/suspicious/noExplicitAny: the collector serves sockets of any event maps
 type AnySocket = Socket<any, any, any, any>;
 
@@ -105,7 +108,7 @@ export class AckCollector implements AckExpecter {
     if (this.#responses.length < this.#expected) return;
     this.#done = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    safeCall(this.#ack, undefined, [null, this.#responses]);
+    safeCall(this.#ack, undefined, [null, this.#responses], BROADCAST_ACK);
   }
 
   #finish(error: Error): void {
@@ -113,7 +116,7 @@ export class AckCollector implements AckExpecter {
     this.#done = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     for (const [socket, id] of this.#waiting) socket._forgetAck(id);
-    safeCall(this.#ack, undefined, [error, this.#responses]);
+    safeCall(this.#ack, undefined, [error, this.#responses], BROADCAST_ACK);
   }
 }
 

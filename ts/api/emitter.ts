@@ -21,21 +21,28 @@ interface OnceWrapper extends Listener {
   listener: Listener;
 }
 
-/** Calls `fn` and reports what it throws or rejects with, instead of letting it escape. */
-export function safeCall(fn: Listener, self: unknown, args: unknown[]): void {
+/** What a listener listened to, for error reports: a text, or a function that makes it. */
+export type Where = string | (() => string);
+
+/**
+ * Calls `fn` and reports what it throws or rejects with, instead of letting it escape;
+ * `where` says which listener it was (the event, the socket, the namespace).
+ */
+export function safeCall(fn: Listener, self: unknown, args: unknown[], where?: Where): void {
   try {
     const r = fn.apply(self, args);
     if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
-      (r as Promise<unknown>).then(undefined, reportError);
+      (r as Promise<unknown>).then(undefined, (e: unknown) => reportError(e, where));
     }
   } catch (e) {
-    reportError(e);
+    reportError(e, where);
   }
 }
 
-/** Reports an error thrown by app code. */
-export function reportError(e: unknown): void {
-  console.error("socket.io-durable: uncaught error in a listener:", e);
+/** Reports an error thrown by app code, with what it was running for. */
+export function reportError(e: unknown, where?: Where): void {
+  const what = typeof where === "function" ? where() : where;
+  console.error(`socket.io-durable: uncaught error in ${what ?? "a listener"}:`, e);
 }
 
 /**
@@ -151,12 +158,18 @@ export abstract class TypedEmitter<
   protected emitUntyped(ev: string | symbol, args: unknown[]): boolean {
     const list = this.#listeners.get(ev);
     if (!list || list.length === 0) return false;
+    const where = () => this.listenerOf(ev);
     if (list.length === 1) {
-      safeCall(list[0] as Listener, this, args);
+      safeCall(list[0] as Listener, this, args, where);
       return true;
     }
-    for (const fn of list.slice()) safeCall(fn, this, args);
+    for (const fn of list.slice()) safeCall(fn, this, args, where);
     return true;
+  }
+
+  /** Names a listener of `ev` in error reports (the socket and namespace add theirs). */
+  protected listenerOf(ev: string | symbol): string {
+    return `a listener of ${eventName(ev)}`;
   }
 
   #remove(ev: string | symbol, listener: Listener): void {
@@ -171,4 +184,9 @@ export abstract class TypedEmitter<
       }
     }
   }
+}
+
+/** `event "name"`, for error reports. */
+export function eventName(ev: string | symbol): string {
+  return `event ${typeof ev === "symbol" ? String(ev) : JSON.stringify(ev)}`;
 }

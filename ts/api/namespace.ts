@@ -14,7 +14,7 @@ import {
   tellAll,
 } from "./cluster.js";
 import { decode, encode } from "./codec.js";
-import { type Listener, safeCall, TypedEmitter } from "./emitter.js";
+import { eventName, type Listener, safeCall, TypedEmitter } from "./emitter.js";
 import { type Middleware, runMiddlewares } from "./middleware.js";
 import type { Server } from "./server.js";
 import { type Handshake, Socket } from "./socket.js";
@@ -200,6 +200,11 @@ export class Namespace<
     this.server = server;
     this.name = name;
     this.adapter = new CoreRooms(this);
+  }
+
+  /** Names a listener of `ev` in error reports: with the namespace. */
+  protected override listenerOf(ev: string | symbol): string {
+    return `a listener of ${eventName(ev)} (namespace ${JSON.stringify(this.name)})`;
   }
 
   /**
@@ -389,7 +394,9 @@ export class Namespace<
       if (finished) return;
       finished = true;
       clearTimeout(timer);
-      safeCall(ack, undefined, [err, responses]);
+      safeCall(ack, undefined, [err, responses], () => {
+        return `the acknowledgement callback of serverSideEmit (namespace ${JSON.stringify(this.name)})`;
+      });
     };
     const settle = () => {
       if (responses.length >= expected) finish(failure ?? null);

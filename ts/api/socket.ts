@@ -6,7 +6,7 @@
 import type { Core } from "../shim/core.js";
 import { type BroadcastFlags, BroadcastOperator } from "./broadcast-operator.js";
 import { encode } from "./codec.js";
-import { type Listener, reportError, safeCall, TypedEmitter } from "./emitter.js";
+import { eventName, type Listener, reportError, safeCall, TypedEmitter } from "./emitter.js";
 import { type Middleware, runMiddlewares } from "./middleware.js";
 import type { Namespace } from "./namespace.js";
 import type { Server } from "./server.js";
@@ -313,7 +313,7 @@ export class Socket<
       this.#acks.set(id, {
         answer: (args) => {
           clearTimeout(keepAwake);
-          safeCall(ack, this, args);
+          safeCall(ack, this, args, () => this.#about("an acknowledgement callback"));
         },
         gone: () => clearTimeout(keepAwake),
       });
@@ -321,13 +321,15 @@ export class Socket<
     }
     const timer = setTimeout(() => {
       if (id !== undefined) this.#acks.delete(id);
-      safeCall(ack, this, [new Error("operation has timed out")]);
+      safeCall(ack, this, [new Error("operation has timed out")], () =>
+        this.#about("an acknowledgement callback"),
+      );
     }, timeout);
     if (id !== undefined) {
       this.#acks.set(id, {
         answer: (args) => {
           clearTimeout(timer);
-          safeCall(ack, this, [null, ...args]);
+          safeCall(ack, this, [null, ...args], () => this.#about("an acknowledgement callback"));
         },
       });
     }
@@ -487,7 +489,8 @@ export class Socket<
   _notifyOutgoing(data: unknown[]): void {
     const list = this.#anyOutgoing;
     if (!list || list.length === 0) return;
-    for (const fn of list.slice()) safeCall(fn, this, data);
+    const where = () => this.#about(`a listener of outgoing ${eventName(String(data[0]))}`);
+    for (const fn of list.slice()) safeCall(fn, this, data, where);
   }
 
   /** The core accepted the socket under `id`. @internal */
@@ -522,7 +525,10 @@ export class Socket<
   /** An event from the client: `[name, ...args, ack?]`. @internal */
   _onEvent(args: unknown[]): void {
     const any = this.#any;
-    if (any && any.length > 0) for (const fn of any.slice()) safeCall(fn, this, args);
+    if (any && any.length > 0) {
+      const where = () => this.#about(`a catch-all listener of ${eventName(String(args[0]))}`);
+      for (const fn of any.slice()) safeCall(fn, this, args, where);
+    }
     const fns = this.#fns;
     if (fns.length === 0) {
       this.#dispatch(args);
@@ -538,6 +544,15 @@ export class Socket<
     if (this.#state !== "connected") return;
     const name = args[0];
     this.emitUntyped(typeof name === "number" ? String(name) : (name as string), args.slice(1));
+  }
+
+  /** Names a listener of `ev` in error reports: with the socket id and the namespace. */
+  protected override listenerOf(ev: string | symbol): string {
+    return this.#about(`a listener of ${eventName(ev)}`);
+  }
+
+  #about(what: string): string {
+    return `${what} (socket ${this.id}, namespace ${JSON.stringify(this.nsp.name)})`;
   }
 
   /** Emits `error` (nothing happens without a listener). @internal */
@@ -576,7 +591,7 @@ export class Socket<
       try {
         p.gone?.();
       } catch (e) {
-        reportError(e);
+        reportError(e, () => this.#about("an acknowledgement callback"));
       }
     }
     this.emitReserved("disconnect", reason, undefined);
