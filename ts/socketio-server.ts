@@ -88,6 +88,8 @@ export class SocketIoServer<
   readonly #touched = new Set<string>();
   /** Whether the room changes of this turn are due to be written. */
   #roomsChanged = false;
+  /** Whether `setup()` threw or rejected: then every request is a server error. */
+  #setupFailed = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -150,8 +152,30 @@ export class SocketIoServer<
       options,
       this.#shards,
     );
-    const ready = this.setup(this.io);
-    if (ready) void ctx.blockConcurrencyWhile(() => ready);
+    let ready: void | Promise<void> = undefined;
+    try {
+      ready = this.setup(this.io);
+    } catch (error) {
+      this.#failSetup(error);
+    }
+    if (ready) {
+      const started = ready;
+      void ctx.blockConcurrencyWhile(() =>
+        started.then(undefined, (error: unknown) => this.#failSetup(error)),
+      );
+    }
+  }
+
+  /**
+   * `setup()` failed: logged once; until the object restarts every request is answered
+   * `500 Internal Server Error` and every message closes its WebSocket (1011).
+   */
+  #failSetup(error: unknown): void {
+    this.#setupFailed = true;
+    console.error(
+      "socket.io-durable: setup() failed; requests are answered 500 until the object restarts:",
+      error,
+    );
   }
 
   /**
@@ -167,12 +191,37 @@ export class SocketIoServer<
    * first.
    */
   override fetch(request: Request): Promise<Response> {
+    if (this.#setupFailed) {
+      return Promise.resolve(
+        new Response("Internal Server Error", {
+          status: 500,
+          headers: { "Content-Type": "text/plain; charset=utf-8" },
+        }),
+      );
+    }
     const count = request.headers.get(SHARDS_HEADER);
     if (count !== null) {
       const learning = this.#shards.learn(shardCount(count));
       if (learning) return learning.then(() => super.fetch(request));
     }
     return super.fetch(request);
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (this.#setupFailed) {
+      try {
+        ws.close(1011, "Internal Error");
+      } catch {
+        // already closing
+      }
+      return Promise.resolve();
+    }
+    return super.webSocketMessage(ws, message);
+  }
+
+  override alarm(): Promise<void> {
+    if (this.#setupFailed) return Promise.resolve();
+    return super.alarm();
   }
 
   /**

@@ -2,5 +2,7 @@
 declare namespace Cloudflare {
   interface Env {
     HIB: DurableObjectNamespace<import("./worker.js").HibServer>;
+    BROKEN: DurableObjectNamespace<import("./worker.js").BrokenServer>;
+    BROKEN_LATER: DurableObjectNamespace<import("./worker.js").LateBrokenServer>;
   }
 }

@@ -1,5 +1,6 @@
 // What reaches the log when app code fails, inside workerd: the object's own
 // `console.error` lines, observed (and still printed) while real clients talk to it.
+import { SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { newObjectName, WireClient } from "./wire.js";
 
@@ -31,4 +32,23 @@ describe("listener errors", () => {
       "Error: kaboom later",
     ]);
   });
+});
+
+describe("a setup() that fails", () => {
+  for (const path of ["/broken/", "/broken-later/"]) {
+    it(`${path}: every request is answered 500, and the failure is logged once`, async () => {
+      const errors = vi.spyOn(console, "error");
+      for (let i = 0; i < 3; i++) {
+        const r = await SELF.fetch(`http://localhost${path}?EIO=4&transport=polling`);
+        expect(r.status).toBe(500);
+        expect(r.headers.get("Content-Type")).toBe("text/plain; charset=utf-8");
+        expect(await r.text()).toBe("Internal Server Error");
+      }
+      const failures = errors.mock.calls.filter((args) =>
+        String(args[0]).startsWith("socket.io-durable: setup() failed"),
+      );
+      expect(failures).toHaveLength(1);
+      expect(String(failures[0]?.[1])).toContain("setup broke");
+    });
+  }
 });

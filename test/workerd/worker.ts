@@ -170,12 +170,37 @@ export class HibServer extends SocketIoServer<Env> {
   }
 }
 
+/** A server whose `setup()` throws. */
+export class BrokenServer extends SocketIoServer<Env> {
+  static override options: ServerOptions = { path: "/broken/" };
+
+  override setup(_io: Server): void {
+    throw new Error("setup broke");
+  }
+}
+
+/** A server whose `setup()` rejects, after a wait. */
+export class LateBrokenServer extends SocketIoServer<Env> {
+  static override options: ServerOptions = { path: "/broken-later/" };
+
+  override async setup(_io: Server): Promise<void> {
+    await Promise.resolve();
+    throw new Error("setup broke later");
+  }
+}
+
 interface Env {
   HIB: DurableObjectNamespace<HibServer>;
+  BROKEN: DurableObjectNamespace<BrokenServer>;
+  BROKEN_LATER: DurableObjectNamespace<LateBrokenServer>;
 }
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
+    const broken =
+      (await routeSocketIo(request, env.BROKEN, { path: "/broken/" })) ??
+      (await routeSocketIo(request, env.BROKEN_LATER, { path: "/broken-later/" }));
+    if (broken) return broken;
     const response = await routeSocketIo(request, env.HIB, {
       path: "/hib/",
       name: (r) => new URL(r.url).searchParams.get("object") ?? "default",
