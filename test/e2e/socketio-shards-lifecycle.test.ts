@@ -226,11 +226,12 @@ describe("/shard-hib/: every shard evicted while idle, then woken by a broadcast
 describe("/shard/: the shard count changed across restarts over the same storage (4 → 2 → 4)", () => {
   const clients = new Clients();
   let dev: WranglerDev | undefined;
-  const persistTo = fs.mkdtempSync(path.join(os.tmpdir(), "shards-restart-"));
+  /** The storage every process of the test starts over (made when the test starts). */
+  let persistTo = "";
   afterAll(async () => {
     await clients.closeAll();
     await dev?.stop();
-    fs.rmSync(persistTo, { recursive: true, force: true });
+    if (persistTo) fs.rmSync(persistTo, { recursive: true, force: true });
   });
 
   /** wrangler dev of the fixture with `SHARDS` = `shards`, on `port`, over `persistTo`. */
@@ -253,6 +254,7 @@ describe("/shard/: the shard count changed across restarts over the same storage
   it("clients reconnect to the shards that exist after each change; broadcasts and queries reach all of them", {
     timeout: 180_000,
   }, async () => {
+    persistTo = fs.mkdtempSync(path.join(os.tmpdir(), "shards-restart-"));
     const port = await freePort();
     dev = await start(port, 4);
     const base = dev.url;
