@@ -13,7 +13,7 @@ import { waitUntil, withTimeout } from "./util.js";
 import { describeFrame, type Frame, WsClient } from "./ws-client.js";
 
 /** The Socket.IO mounts of the fixture. */
-export type SioMount = "socket.io" | "sio" | "hib" | "shard";
+export type SioMount = "socket.io" | "sio" | "hib" | "shard" | "shard-hib";
 
 /** How socket.io-client reaches the server. */
 export interface Mode {
@@ -204,6 +204,8 @@ export class Client {
 
 export interface ClientOptions extends Partial<ManagerOptions & SocketOptions> {
   mode?: Mode;
+  /** Base URL of the worker (default: the fixture's, from the global setup). */
+  base?: string;
 }
 
 /** Creates socket.io-client sockets and closes all of them in closeAll(). */
@@ -213,8 +215,8 @@ export class Clients {
 
   /** A new socket with its own Manager (forceNew), not awaited. */
   create(mount: SioMount, nsp = "/", options: ClientOptions = {}): Client {
-    const { mode, ...rest } = options;
-    const socket = io(`${baseUrl()}${nsp}`, {
+    const { mode, base, ...rest } = options;
+    const socket = io(`${base ?? baseUrl()}${nsp}`, {
       path: `/${mount}/`,
       forceNew: true,
       reconnection: false,
@@ -232,8 +234,8 @@ export class Clients {
 
   /** A Manager shared by several namespaces (multiplexing on one engine connection). */
   manager(mount: SioMount, options: ClientOptions = {}): Manager {
-    const { mode, ...rest } = options;
-    const manager = new Manager(baseUrl(), {
+    const { mode, base, ...rest } = options;
+    const manager = new Manager(base ?? baseUrl(), {
       path: `/${mount}/`,
       reconnection: false,
       transports: mode?.transports,
