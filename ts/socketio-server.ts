@@ -159,10 +159,9 @@ export class SocketIoServer<
       this.#failSetup(error);
     }
     if (ready) {
-      const started = ready;
-      void ctx.blockConcurrencyWhile(() =>
-        started.then(undefined, (error: unknown) => this.#failSetup(error)),
-      );
+      // Handled at once: the runtime may run the callback later than the rejection.
+      const started = ready.then(undefined, (error: unknown) => this.#failSetup(error));
+      void ctx.blockConcurrencyWhile(() => started);
     }
   }
 
