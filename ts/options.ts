@@ -65,6 +65,12 @@ export interface EngineOptions {
   allowRequest?: AllowRequest;
 }
 
+/**
+ * Header set by `routeSocketIo` on what it forwards: the mount path it matched, which
+ * the object then serves (its own `path` option is for requests that come another way).
+ */
+export const PATH_HEADER = "x-socket-io-durable-path";
+
 /** Normalises a mount path to start and end with `/`. */
 export function normalizePath(path: string | undefined): string {
   let p = path ?? "/socket.io/";

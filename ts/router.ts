@@ -3,7 +3,7 @@
  * Object that owns them, and returns `null` for every other request so the app's
  * own routes keep working.
  */
-import { matchesPath, normalizePath } from "./options.js";
+import { matchesPath, normalizePath, PATH_HEADER } from "./options.js";
 import { isServerName, MAX_SHARDS, SHARDS_HEADER, shardName, shardOfSid } from "./shards.js";
 
 /** The part of a `DurableObjectNamespace` binding that routing needs. */
@@ -16,7 +16,11 @@ export interface SocketIoNamespace {
 
 /** Options of {@link routeSocketIo}. */
 export interface RouteOptions {
-  /** Mount path (default `/socket.io/`); must match the server's `path` option. */
+  /**
+   * Mount path (default `/socket.io/`), the one the clients use. The object serves the
+   * requests this router forwards under this path, whatever its own `path` option says
+   * (that one is for requests that reach the object another way).
+   */
   path?: string;
   /**
    * Name of the Durable Object that serves the request (default `"default"`). Every
@@ -61,5 +65,6 @@ export async function routeSocketIo(
   const stub = namespace.get(namespace.idFromName(shardName(name, index)));
   const forwarded = new Request(request);
   forwarded.headers.set(SHARDS_HEADER, String(shards));
+  forwarded.headers.set(PATH_HEADER, path);
   return stub.fetch(forwarded);
 }

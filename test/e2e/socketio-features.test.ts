@@ -36,6 +36,20 @@ describe.each(MODES)("/sio/ with socket.io-client ($name)", (mode) => {
     expect(other.id).not.toBe(client.id);
   });
 
+  it("serves the router's path when the class names another (one place sets the path)", async () => {
+    // `/renamed/` routes to the class of `/sio/`, whose own `path` option is "/sio/".
+    const client = clients.create("renamed", "/", { mode });
+    await client.connected();
+    const welcome = (await client.next1("welcome")) as Welcome;
+    expect(welcome.url.startsWith("/renamed/?")).toBe(true);
+    client.socket.emit("echo", "through /renamed/");
+    expect(await client.next("echo")).toEqual(["through /renamed/"]);
+    // After the upgrade too, in the default mode.
+    await settled(client, mode);
+    client.socket.emit("echo", "settled");
+    expect(await client.next("echo")).toEqual(["settled"]);
+  });
+
   it("describes the handshake in welcome", async () => {
     const tag = uid();
     const auth = { name: `alice-${tag}`, extra: [1, { two: 2 }] };

@@ -37,7 +37,7 @@
  * stored about that session (`reviving`, `using`).
  */
 import { corsHeaders } from "../cors.js";
-import { type EngineOptions, matchesPath, normalizePath } from "../options.js";
+import { type EngineOptions, matchesPath, normalizePath, PATH_HEADER } from "../options.js";
 import {
   type CoreAction,
   type CoreOutput,
@@ -281,7 +281,9 @@ export class EngineDriver {
 
   async #fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    if (!matchesPath(url.pathname, this.#path)) {
+    // The router's path, when it forwarded the request (the client's path); else ours.
+    const path = request.headers.get(PATH_HEADER) ?? this.#path;
+    if (!matchesPath(url.pathname, path)) {
       const other = this.#events.otherRequest;
       return other ? other(request) : new Response("Not found", { status: 404 });
     }
