@@ -63,6 +63,12 @@ export interface EngineOptions {
   cors?: CorsOptions;
   /** Hook that can refuse a handshake. */
   allowRequest?: AllowRequest;
+  /**
+   * Debug logs to print, named as in the `DEBUG` variable of the `debug` package
+   * (`"socket.io-durable:*"`; see `ts/debug.ts`). Default: the object's `env.DEBUG`
+   * (a `vars` entry of wrangler.jsonc, or `.dev.vars`); off when neither is set.
+   */
+  debug?: string;
 }
 
 /**

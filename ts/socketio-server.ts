@@ -22,6 +22,7 @@ import { Server } from "./api/server.js";
 import { type ServerRequest, serveServerRequest, serveShardRequest } from "./api/shard-service.js";
 import type { Handshake } from "./api/socket.js";
 import type { DefaultEventsMap, EventsMap } from "./api/typed-events.js";
+import { debugLogs } from "./debug.js";
 import { SHARDS_HEADER, shardCount, sidPrefix } from "./shards.js";
 import { Core } from "./shim/core.js";
 import { DRIVER, DrivenObject } from "./shim/driven-object.js";
@@ -109,23 +110,30 @@ export class SocketIoServer<
     this.#core = core;
     for (const [nsp, next] of this.#store.ackFloors()) core.resumeAckIds(nsp, next);
     this.#indexLoaded = !this.#store.hasSockets();
-    const driver = new EngineDriver(ctx, core, options, {
-      opened: (sid, request) => {
-        this.#loaded.add(sid);
-        this.io._engineOpened(sid, request);
+    const logs = debugLogs(options.debug, env);
+    const driver = new EngineDriver(
+      ctx,
+      core,
+      options,
+      {
+        opened: (sid, request) => {
+          this.#loaded.add(sid);
+          this.io._engineOpened(sid, request);
+        },
+        closed: (sid) => {
+          this.#loaded.delete(sid);
+          this.io._engineClosed(sid);
+          this.#shards.closed();
+        },
+        socketAction: (action, binaries) => this.#onSocketAction(action, binaries),
+        reviving: (att, load) => this.#reviving(att, load),
+        isLoaded: (sid) => this.#indexLoaded || this.#loaded.has(sid),
+        load: (sid) => this.#loadConnection(sid),
+        turnEnd: () => this.#turnEnd(),
+        otherRequest: (request) => this.onOtherRequest(request),
       },
-      closed: (sid) => {
-        this.#loaded.delete(sid);
-        this.io._engineClosed(sid);
-        this.#shards.closed();
-      },
-      socketAction: (action, binaries) => this.#onSocketAction(action, binaries),
-      reviving: (att, load) => this.#reviving(att, load),
-      isLoaded: (sid) => this.#indexLoaded || this.#loaded.has(sid),
-      load: (sid) => this.#loadConnection(sid),
-      turnEnd: () => this.#turnEnd(),
-      otherRequest: (request) => this.onOtherRequest(request),
-    });
+      logs.engine,
+    );
     this.#driver = driver;
     this.io = new Server(
       new Core(core, {
@@ -151,17 +159,22 @@ export class SocketIoServer<
       }),
       options,
       this.#shards,
+      logs.socket,
     );
-    let ready: void | Promise<void> = undefined;
-    try {
-      ready = this.setup(this.io);
-    } catch (error) {
-      this.#failSetup(error);
-    }
+    const ready = this.#startSetup();
     if (ready) {
       // Handled at once: the runtime may run the callback later than the rejection.
       const started = ready.then(undefined, (error: unknown) => this.#failSetup(error));
       void ctx.blockConcurrencyWhile(() => started);
+    }
+  }
+
+  /** Runs `setup()`; what it throws is a failed setup. */
+  #startSetup(): void | Promise<void> {
+    try {
+      return this.setup(this.io);
+    } catch (error) {
+      this.#failSetup(error);
     }
   }
 

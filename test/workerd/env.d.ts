@@ -4,5 +4,6 @@ declare namespace Cloudflare {
     HIB: DurableObjectNamespace<import("./worker.js").HibServer>;
     BROKEN: DurableObjectNamespace<import("./worker.js").BrokenServer>;
     BROKEN_LATER: DurableObjectNamespace<import("./worker.js").LateBrokenServer>;
+    DEBUGGED: DurableObjectNamespace<import("./worker.js").DebugServer>;
   }
 }

@@ -2,6 +2,7 @@
 // `console.error` lines, observed (and still printed) while real clients talk to it.
 import { SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { debugEnabled } from "../../ts/debug.js";
 import { newObjectName, WireClient } from "./wire.js";
 
 const clients: WireClient[] = [];
@@ -51,4 +52,72 @@ describe("a setup() that fails", () => {
       expect(String(failures[0]?.[1])).toContain("setup broke");
     });
   }
+});
+
+/** The console.log lines so far that a debug log of this package printed. */
+function debugLines(spy: { mock: { calls: unknown[][] } }): string[] {
+  return spy.mock.calls
+    .map((args) => String(args[0]))
+    .filter((l) => l.startsWith("socket.io-durable:"));
+}
+
+/** Waits until `lines()` has `line` (a close reaches the object a little later). */
+async function waitForLine(lines: () => string[], line: string): Promise<void> {
+  const deadline = Date.now() + 3_000;
+  while (!lines().includes(line)) {
+    if (Date.now() > deadline) throw new Error(`never logged: ${line}\n${lines().join("\n")}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("debug logs", () => {
+  it("with debug on: sessions, sockets, refusals and disconnect reasons", async () => {
+    const logs = vi.spyOn(console, "log");
+    const object = newObjectName("debug");
+    const bad = await SELF.fetch(
+      `http://localhost/debug/?EIO=5&transport=polling&object=${object}`,
+    );
+    expect(bad.status).toBe(400);
+    const client = await WireClient.open(object, { path: "/debug/" });
+    clients.push(client);
+    const id = await client.connect("/");
+    client.send(WireClient.connectFrame("/nowhere"));
+    await client.next((f) => f.startsWith("44/nowhere,"));
+    client.close();
+    const lines = () => debugLines(logs);
+    await waitForLine(
+      lines,
+      `socket.io-durable:socket socket ${id} disconnected from / (transport close)`,
+    );
+    expect(lines()).toEqual([
+      "socket.io-durable:engine refused GET ?EIO=5&transport=polling&object=" +
+        `${object}: 400 {"code":5,"message":"Unsupported protocol version"}`,
+      `socket.io-durable:engine session ${client.sid} opened over websocket`,
+      `socket.io-durable:socket socket ${id} of session ${client.sid} connected to /`,
+      `socket.io-durable:socket connection of session ${client.sid} to /nowhere refused: no such namespace`,
+      `socket.io-durable:socket socket ${id} disconnected from / (transport close)`,
+      `socket.io-durable:engine session ${client.sid} closed (transport close)`,
+    ]);
+  });
+
+  it("with debug off (the default): nothing", async () => {
+    const logs = vi.spyOn(console, "log");
+    const client = await WireClient.open(newObjectName("quiet"));
+    await client.connect("/");
+    expect(await client.call("/", "whoami")).toBeTruthy();
+    client.close();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(debugLines(logs)).toEqual([]);
+  });
+});
+
+describe("debugEnabled", () => {
+  it("reads DEBUG as the debug package does", () => {
+    expect(debugEnabled("socket.io*", "socket.io-durable:engine")).toBe(true);
+    expect(debugEnabled("socket.io-durable:socket", "socket.io-durable:engine")).toBe(false);
+    expect(debugEnabled("*,-socket.io-durable:engine", "socket.io-durable:engine")).toBe(false);
+    expect(debugEnabled("*,-socket.io-durable:engine", "socket.io-durable:socket")).toBe(true);
+    expect(debugEnabled("express:* socket.io-durable:*", "socket.io-durable:socket")).toBe(true);
+    expect(debugEnabled("", "socket.io-durable:socket")).toBe(false);
+  });
 });

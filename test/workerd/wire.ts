@@ -106,13 +106,18 @@ export class WireClient {
    */
   static async open(
     object: string,
-    options: { query?: Record<string, string | string[]>; headers?: Record<string, string> } = {},
+    options: {
+      query?: Record<string, string | string[]>;
+      headers?: Record<string, string>;
+      /** The mount path (default `/hib/`). */
+      path?: string;
+    } = {},
   ): Promise<WireClient> {
     const params = new URLSearchParams({ EIO: "4", transport: "websocket", object });
     for (const [key, value] of Object.entries(options.query ?? {})) {
       for (const v of Array.isArray(value) ? value : [value]) params.append(key, v);
     }
-    const response = await SELF.fetch(`https://sio.example/hib/?${params}`, {
+    const response = await SELF.fetch(`https://sio.example${options.path ?? "/hib/"}?${params}`, {
       headers: { Upgrade: "websocket", ...options.headers },
     });
     const ws = response.webSocket;

@@ -170,6 +170,15 @@ export class HibServer extends SocketIoServer<Env> {
   }
 }
 
+/** `HibServer` with every debug log on, at `/debug/`. */
+export class DebugServer extends HibServer {
+  static override options: ServerOptions = {
+    ...HibServer.options,
+    path: "/debug/",
+    debug: "socket.io-durable:*",
+  };
+}
+
 /** A server whose `setup()` throws. */
 export class BrokenServer extends SocketIoServer<Env> {
   static override options: ServerOptions = { path: "/broken/" };
@@ -193,6 +202,7 @@ interface Env {
   HIB: DurableObjectNamespace<HibServer>;
   BROKEN: DurableObjectNamespace<BrokenServer>;
   BROKEN_LATER: DurableObjectNamespace<LateBrokenServer>;
+  DEBUGGED: DurableObjectNamespace<DebugServer>;
 }
 
 export default {
@@ -201,6 +211,11 @@ export default {
       (await routeSocketIo(request, env.BROKEN, { path: "/broken/" })) ??
       (await routeSocketIo(request, env.BROKEN_LATER, { path: "/broken-later/" }));
     if (broken) return broken;
+    const debugged = await routeSocketIo(request, env.DEBUGGED, {
+      path: "/debug/",
+      name: (r) => new URL(r.url).searchParams.get("object") ?? "default",
+    });
+    if (debugged) return debugged;
     const response = await routeSocketIo(request, env.HIB, {
       path: "/hib/",
       name: (r) => new URL(r.url).searchParams.get("object") ?? "default",

@@ -529,7 +529,9 @@ export class Namespace<
       const core = this.server._core;
       if (err) {
         socket._abort();
-        core.connectError(sid, this.name, connectErrorJson(err));
+        const json = connectErrorJson(err);
+        this.server._debug?.(`connection of session ${sid} to ${this.name} refused: ${json}`);
+        core.connectError(sid, this.name, json);
         return;
       }
       const accepted = core.accept(sid, this.name, random, (id) => {
@@ -542,6 +544,7 @@ export class Namespace<
         socket._abort();
         return;
       }
+      this.server._debug?.(`socket ${socket.id} of session ${sid} connected to ${this.name}`);
       this.emitReserved("connect", socket);
       this.emitReserved("connection", socket);
     });

@@ -4,6 +4,7 @@
  */
 // biome-ignore-all lint/suspicious/noExplicitAny: `SocketData` defaults to `any` as in Socket.IO
 
+import type { DebugLog } from "../debug.js";
 import type { Core } from "../shim/core.js";
 import type { SocketAction } from "../shim/engine-driver.js";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
@@ -129,6 +130,8 @@ export class Server<
   readonly _core: Core;
   /** The server's other shards. @internal */
   readonly _shards: ShardLink;
+  /** The `socket.io-durable:socket` debug log, when it is on. @internal */
+  readonly _debug: DebugLog | undefined;
   /** The concrete namespaces, by name. @internal */
   readonly _nsps = new Map<
     string,
@@ -155,9 +158,15 @@ export class Server<
   readonly #handshakes = new Map<string, HandshakeBase>();
 
   /** @internal */
-  constructor(core: Core, options: ServerOptions = {}, shards: ShardLink = NO_SHARDS) {
+  constructor(
+    core: Core,
+    options: ServerOptions = {},
+    shards: ShardLink = NO_SHARDS,
+    debug?: DebugLog,
+  ) {
     super();
     this._core = core;
+    this._debug = debug;
     this._shards = shards;
     this._cleanupEmptyChildNamespaces = options.cleanupEmptyChildNamespaces === true;
     this.engine = {
@@ -576,9 +585,14 @@ export class Server<
         case "closeConnection":
           this._core.closeConnection(action.sid);
           break;
-        case "disconnect":
-          this.#byId.get(action.socketId)?._onClose(action.reason);
+        case "disconnect": {
+          const socket = this.#byId.get(action.socketId);
+          this._debug?.(
+            `socket ${action.socketId} disconnected from ${socket?.nsp.name ?? "?"} (${action.reason})`,
+          );
+          socket?._onClose(action.reason);
           break;
+        }
       }
     } catch (e) {
       reportError(e);
@@ -597,6 +611,7 @@ export class Server<
         found._add(sid, auth, handshake);
         return;
       }
+      this._debug?.(`connection of session ${sid} to ${name} refused: no such namespace`);
       this._core.connectError(sid, name, INVALID_NAMESPACE);
     });
   }

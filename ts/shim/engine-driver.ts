@@ -37,6 +37,7 @@
  * stored about that session (`reviving`, `using`).
  */
 import { corsHeaders } from "../cors.js";
+import type { DebugLog } from "../debug.js";
 import { type EngineOptions, matchesPath, normalizePath, PATH_HEADER } from "../options.js";
 import {
   type CoreAction,
@@ -189,17 +190,21 @@ export class EngineDriver {
   #handshakeSocket: WebSocket | null = null;
   /** The request of the handshake in progress. */
   #handshakeRequest: Request | null = null;
+  /** The `socket.io-durable:engine` debug log, when it is on. */
+  readonly #log: DebugLog | undefined;
 
   constructor(
     ctx: DurableObjectState,
     core: EngineCore | SocketCore,
     options: EngineOptions,
     events: EngineEvents,
+    log?: DebugLog,
   ) {
     this.#ctx = ctx;
     this.core = core;
     this.#options = options;
     this.#events = events;
+    this.#log = log;
     this.#path = normalizePath(options.path);
     void ctx.blockConcurrencyWhile(async () => {
       const alarm = await ctx.storage.getAlarm();
@@ -302,12 +307,16 @@ export class EngineDriver {
       q.get("sid") ?? undefined,
       upgrade,
     );
-    if ("error" in c) return jsonError(c.error.status, c.error.body, headers);
+    if ("error" in c) {
+      this.#log?.(`refused ${request.method} ${url.search}: ${c.error.status} ${c.error.body}`);
+      return jsonError(c.error.status, c.error.body, headers);
+    }
     switch (c.route) {
       case "handshake": {
         const refusal = await this.#checkAllowRequest(request);
         if (refusal !== null) {
           const answer = forbidden(refusal);
+          this.#log?.(`handshake refused by allowRequest: ${answer.status} ${answer.body}`);
           return jsonError(answer.status, answer.body, headers);
         }
         return this.turn(() => {
@@ -346,7 +355,11 @@ export class EngineDriver {
       case "upgrade":
         return this.turn(() => {
           const r = this.core.beginUpgrade(Date.now(), c.sid);
-          if (!Array.isArray(r)) return jsonError(r.error.status, r.error.body, headers);
+          if (!Array.isArray(r)) {
+            this.#log?.(`upgrade of ${c.sid} refused: ${r.error.status} ${r.error.body}`);
+            return jsonError(r.error.status, r.error.body, headers);
+          }
+          this.#log?.(`session ${c.sid} upgrading to websocket`);
           const pair = new WebSocketPair();
           const ws = pair[1];
           this.#ctx.acceptWebSocket(ws, [c.sid]);
@@ -544,6 +557,7 @@ export class EngineDriver {
           ws.serializeAttachment({ sid: a.sid } satisfies Attachment);
           this.#attach(a.sid, ws);
         }
+        this.#log?.(`session ${a.sid} opened over ${a.transport}`);
         if (this.#handshakeRequest) this.#events.opened?.(a.sid, this.#handshakeRequest);
         break;
       }
@@ -551,6 +565,7 @@ export class EngineDriver {
         this.#events.message?.(a.sid, frameOf(a.data, binaries));
         break;
       case "closed":
+        this.#log?.(`session ${a.sid} closed (${a.reason})`);
         this.#sockets.delete(a.sid);
         this.#events.closed?.(a.sid, a.reason);
         break;

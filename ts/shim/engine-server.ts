@@ -3,6 +3,7 @@
  * speak Engine.IO without Socket.IO. The runtime's events go to an {@link EngineDriver}
  * (`engine-driver.ts`), which runs the WebAssembly core.
  */
+import { debugLogs } from "../debug.js";
 import type { EngineOptions } from "../options.js";
 import { DRIVER, DrivenObject } from "./driven-object.js";
 import { type EngineCloseReason, type EngineData, EngineDriver } from "./engine-driver.js";
@@ -33,12 +34,18 @@ export class EngineIoServer<Env = unknown> extends DrivenObject<Env> {
     loadCore();
     this.engineOptions = (this.constructor as typeof EngineIoServer).options ?? {};
     const core = new EngineCore(coreOptions(this.engineOptions));
-    this.#driver = new EngineDriver(ctx, core, this.engineOptions, {
-      opened: (sid, request) => this.onEngineOpen(sid, request),
-      message: (sid, data) => this.onEngineMessage(sid, data),
-      closed: (sid, reason) => this.onEngineClose(sid, reason),
-      otherRequest: (request) => this.onOtherRequest(request),
-    });
+    this.#driver = new EngineDriver(
+      ctx,
+      core,
+      this.engineOptions,
+      {
+        opened: (sid, request) => this.onEngineOpen(sid, request),
+        message: (sid, data) => this.onEngineMessage(sid, data),
+        closed: (sid, reason) => this.onEngineClose(sid, reason),
+        otherRequest: (request) => this.onOtherRequest(request),
+      },
+      debugLogs(this.engineOptions.debug, env).engine,
+    );
   }
 
   // ---- hooks for subclasses -------------------------------------------------------
