@@ -38,6 +38,17 @@ export interface RouteOptions {
    * (`socketIo`) from the objects.
    */
   shards?: number;
+  /**
+   * Runs at the edge, before the object is reached (or woken), for each handshake (a
+   * request without `sid`): return a `Response` to answer it instead (for instance a
+   * 401 or 403), a `Request` to forward that one instead (for instance with headers
+   * added for the server's `socket.handshake`), or nothing to forward it as it is.
+   * Later requests of a session (polls, posts, the upgrade) and CORS preflights are not
+   * passed to it. The object's name is taken from the original request.
+   */
+  onBeforeConnect?: (
+    request: Request,
+  ) => Request | Response | undefined | void | Promise<Request | Response | undefined | void>;
 }
 
 /**
@@ -60,10 +71,17 @@ export async function routeSocketIo(
     typeof options.name === "function" ? await options.name(request) : (options.name ?? "default");
   if (!isServerName(name)) return new Response("Bad Request", { status: 400 });
   const sid = url.searchParams.get("sid");
+  let chosen = request;
+  // Handshakes only (not their CORS preflights, as allowRequest in Node).
+  if (sid === null && options.onBeforeConnect && request.method !== "OPTIONS") {
+    const decided = await options.onBeforeConnect(request);
+    if (decided instanceof Response) return decided;
+    if (decided instanceof Request) chosen = decided;
+  }
   const index =
     shards === 1 ? 0 : sid === null ? Math.floor(Math.random() * shards) : shardOfSid(sid, shards);
   const stub = namespace.get(namespace.idFromName(shardName(name, index)));
-  const forwarded = new Request(request);
+  const forwarded = new Request(chosen);
   forwarded.headers.set(SHARDS_HEADER, String(shards));
   forwarded.headers.set(PATH_HEADER, path);
   return stub.fetch(forwarded);

@@ -191,6 +191,15 @@ export class SocketIoServer<
   }
 
   /**
+   * The server's name: the `name` its router chose (`"default"` unless partitioned),
+   * the same on every shard; `undefined` for an object that was reached by an id not
+   * made from a name.
+   */
+  get name(): string | undefined {
+    return this.#shards.server;
+  }
+
+  /**
    * Registers the app's middlewares and listeners on `io`. Runs on every start of the
    * object; when it returns a promise, requests wait for it.
    */

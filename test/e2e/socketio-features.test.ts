@@ -50,6 +50,23 @@ describe.each(MODES)("/sio/ with socket.io-client ($name)", (mode) => {
     expect(await client.next("echo")).toEqual(["settled"]);
   });
 
+  it("onBeforeConnect refuses a handshake at the edge, or annotates it", async () => {
+    const denied = clients.create("renamed", "/", { mode, query: { deny: "1" } });
+    const [error] = await denied.next("connect_error", 5_000);
+    expect(String((error as Error).message)).toMatch(/xhr poll error|websocket error/);
+    const client = clients.create("renamed", "/", {
+      mode,
+      extraHeaders: { "x-user": "alice" },
+    });
+    await client.connected();
+    const welcome = (await client.next1("welcome")) as Welcome;
+    expect(welcome.query.user).toBe("checked:alice");
+    // Later requests of the session are not passed to it (the upgrade, the polls).
+    await settled(client, mode);
+    client.socket.emit("echo", "after");
+    expect(await client.next("echo")).toEqual(["after"]);
+  });
+
   it("describes the handshake in welcome", async () => {
     const tag = uid();
     const auth = { name: `alice-${tag}`, extra: [1, { two: 2 }] };

@@ -15,6 +15,7 @@ afterAll(() => clients.closeAll());
 interface Where {
   shard: number;
   id: string;
+  server: string;
 }
 
 /** `stats()` of shard `shard` of the partition `name`. */
@@ -112,7 +113,10 @@ describe("the shard count shrinks from 4 to 2 and grows back, with connections o
     routeAll(list, 2);
     const newcomer = await connect(2, 0);
     await newcomer.call("join", [room]);
-    expect((await newcomer.call<Where>("where")).shard).toBeLessThan(2);
+    const where = await newcomer.call<Where>("where");
+    expect(where.shard).toBeLessThan(2);
+    // The object knows the server's name (the partition), on whichever shard.
+    expect(where.server).toBe(partition);
 
     // The polling sessions of shards 2 and 3: their next request goes to shard 0,
     // which does not know them (400): they reconnect, to shard 0 or 1.

@@ -40,9 +40,11 @@ describe("4 shards, 108 clients over websocket, polling and upgrade", () => {
     );
     await Promise.all(list.map((c) => c.next("welcome", 15_000)));
     const where = await Promise.all(
-      list.map((c) => c.call<{ shard: number; id: string }>("where")),
+      list.map((c) => c.call<{ shard: number; id: string; server: string }>("where")),
     );
     shardOf = new Map(where.map((w) => [w.id, w.shard]));
+    // Every shard knows the server's name (`this.name`), not its own object name.
+    expect(new Set(where.map((w) => w.server))).toEqual(new Set(["default"]));
     await Promise.all(list.map((c) => c.call("join", [room])));
   }, 60_000);
 

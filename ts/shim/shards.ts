@@ -78,6 +78,11 @@ export class Shards implements ShardLink {
     this.#server = parsed?.name;
   }
 
+  /** The server's name (the same on every shard), if the object has one. */
+  get server(): string | undefined {
+    return this.#server;
+  }
+
   /** How many shards may hold sessions: those that broadcasts reach (1 until known). */
   get count(): number {
     if (this.#count === undefined) this.#count = this.#stored(REACH_KEY) ?? 1;
