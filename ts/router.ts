@@ -11,7 +11,10 @@ export interface SocketIoNamespace {
   /** Derives the object id of a name. */
   idFromName(name: string): DurableObjectId;
   /** A stub of the object. */
-  get(id: DurableObjectId): { fetch(request: Request): Promise<Response> };
+  get(
+    id: DurableObjectId,
+    options?: { locationHint?: DurableObjectLocationHint },
+  ): { fetch(request: Request): Promise<Response> };
 }
 
 /** Options of {@link routeSocketIo}. */
@@ -38,6 +41,12 @@ export interface RouteOptions {
    * (`socketIo`) from the objects.
    */
   shards?: number;
+  /**
+   * Where to create an object that does not exist yet (`"weur"`, `"enam"`, ...: see
+   * Cloudflare's Durable Object location hints); an existing object stays where it
+   * is. With shards, each shard is created where its first handshake asks.
+   */
+  locationHint?: DurableObjectLocationHint;
   /**
    * Runs at the edge, before the object is reached (or woken), for each handshake (a
    * request without `sid`): return a `Response` to answer it instead (for instance a
@@ -80,7 +89,10 @@ export async function routeSocketIo(
   }
   const index =
     shards === 1 ? 0 : sid === null ? Math.floor(Math.random() * shards) : shardOfSid(sid, shards);
-  const stub = namespace.get(namespace.idFromName(shardName(name, index)));
+  const id = namespace.idFromName(shardName(name, index));
+  const stub = options.locationHint
+    ? namespace.get(id, { locationHint: options.locationHint })
+    : namespace.get(id);
   const forwarded = new Request(chosen);
   forwarded.headers.set(SHARDS_HEADER, String(shards));
   forwarded.headers.set(PATH_HEADER, path);
