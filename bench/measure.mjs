@@ -90,18 +90,9 @@ export function counterDelta(after, before) {
     if (d) calls[k] = d;
   }
   const d = { calls };
-  for (const k of [
-    "constructed",
-    "fetches",
-    "wsMessages",
-    "wsCloses",
-    "alarms",
-    "rowsRead",
-    "rowsWritten",
-    "attachments",
-    "rpcs",
-  ]) {
-    d[k] = (after[k] ?? 0) - (before[k] ?? 0);
+  // Every number the worker counts (constructed, fetches, wsMessages, rowsRead, rpcs, ...).
+  for (const [k, v] of Object.entries(after)) {
+    if (typeof v === "number") d[k] = v - (before[k] ?? 0);
   }
   d.alarmSets = calls.setAlarm ?? 0;
   return d;

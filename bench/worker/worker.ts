@@ -73,22 +73,11 @@ function countersOf(id: string): Counters {
   return c;
 }
 
-/** Adds the counters of `c` to `sum`. */
+/** Adds the counters of `c` to `sum` (every number, and the calls by method). */
 function addCounters(sum: Counters, c: Counters): void {
   for (const [k, v] of Object.entries(c.calls)) sum.calls[k] = (sum.calls[k] ?? 0) + v;
-  for (const k of [
-    "constructed",
-    "fetches",
-    "wsMessages",
-    "wsCloses",
-    "alarms",
-    "rowsRead",
-    "rowsWritten",
-    "attachments",
-    "rpcs",
-  ] as const) {
-    sum[k] += c[k];
-  }
+  const into = sum as unknown as Record<string, number>;
+  for (const [k, v] of Object.entries(c)) if (typeof v === "number") into[k] = (into[k] ?? 0) + v;
 }
 
 function bump(c: Counters, name: string): void {
@@ -257,10 +246,10 @@ class CountedSocketIo extends SocketIoServer<Env> {
     return super.socketIoServer(request);
   }
 
-  override async socketIoShards(count: number, from?: number): Promise<void> {
+  override async socketIoShards(count: number): Promise<void> {
     current = this.counted;
     this.counted.rpcs++;
-    return super.socketIoShards(count, from);
+    return super.socketIoShards(count);
   }
 
   override async socketIoShardsReach(reach: number, routed: number): Promise<number> {
