@@ -254,10 +254,10 @@ export class SocketIoServer<
   }
 
   /**
-   * RPC to shard 0 from shard `from`: its router routes to `count` shards, or (beyond
-   * that count) its last session closed.
+   * RPC to shard 0 from another shard: its router routes to `count` shards, or (when
+   * the shard is beyond that count) its last session closed.
    */
-  async socketIoShards(count: number, _from?: number): Promise<void> {
+  async socketIoShards(count: number): Promise<void> {
     this.#shards.heard(shardCount(count));
   }
 

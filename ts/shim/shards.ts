@@ -19,10 +19,10 @@ export interface ShardService {
   /** A request about the sockets of that shard. */
   socketIoShard(request: ShardRequest): Promise<unknown>;
   /**
-   * To shard 0: shard `from` heard its router state `count` shards, or (when it is
-   * beyond that count) its last session closed.
+   * To shard 0: a shard heard its router state `count` shards, or (when it is beyond
+   * that count) its last session closed.
    */
-  socketIoShards(count: number, from: number): Promise<void>;
+  socketIoShards(count: number): Promise<void>;
   /**
    * From shard 0: broadcasts reach `reach` shards, the router routes to `count`. The
    * answer: this shard's number of sessions when it is beyond `count`, else 0.
@@ -114,33 +114,42 @@ export class Shards implements ShardLink {
    */
   learn(count: number): Promise<void> | undefined {
     if (count === this.routed) return undefined;
-    this.#set(Math.max(count, this.count), count);
     if (this.index === 0) {
       this.heard(count);
       return undefined;
     }
+    this.#set(Math.max(count, this.count), count);
     const first = this.#service(0);
     if (!first) return undefined;
-    return first.socketIoShards(count, this.index).catch((e: unknown) => {
+    return first.socketIoShards(count).catch((e: unknown) => {
       console.error("socket.io-durable: telling shard 0 the shard count failed:", e);
     });
   }
 
   /**
-   * Shard 0: shard `from` says the router routes to `count` shards (or, beyond it,
-   * that its last session closed). Settled in the background: every shard is told,
-   * and `count` lowered to the shards that still hold sessions.
+   * Shard 0: a router routes to `count` shards (or a shard beyond that count says its
+   * last session closed). Settled in the background: every shard is told, and `count`
+   * lowered to the shards that still hold sessions.
    */
   heard(count: number): void {
     this.#set(Math.max(count, this.count), count);
-    this.#settling = this.#settling.then(() => this.#settle());
+    this.#queueSettle(0);
+  }
+
+  /** Settles after the settling in progress; a failed one does not stop the next. */
+  #queueSettle(upTo: number): void {
+    this.#settling = this.#settling
+      .then(() => this.#settle(upTo))
+      .catch((e: unknown) => {
+        console.error("socket.io-durable: settling the shard count failed:", e);
+      });
   }
 
   /**
    * Shard 0 tells every other shard (up to `upTo`, when the count was just lowered
    * from there) the counts; lowers `count` when it can.
    */
-  async #settle(upTo = 0): Promise<void> {
+  async #settle(upTo: number): Promise<void> {
     const reach = this.count;
     const routed = this.routed;
     const answers = await Promise.all(
@@ -154,14 +163,14 @@ export class Shards implements ShardLink {
       }),
     );
     if (routed >= reach || this.count !== reach || this.routed !== routed) return;
-    // The highest shard beyond the router's count that still holds sessions.
-    let lowest = routed;
+    // Up to the highest shard beyond the router's count that still holds sessions.
+    let needed = routed;
     for (let k = routed; k < reach; k++) {
-      if ((answers[k - 1] ?? 1) > 0) lowest = k + 1;
+      if ((answers[k - 1] ?? 1) > 0) needed = k + 1;
     }
-    if (lowest < reach) {
-      this.#set(lowest, routed);
-      this.#settling = this.#settling.then(() => this.#settle(reach));
+    if (needed < reach) {
+      this.#set(needed, routed);
+      this.#queueSettle(reach);
     }
   }
 
@@ -184,7 +193,7 @@ export class Shards implements ShardLink {
     queueMicrotask(() => {
       if (this.#sessions() > 0) return;
       this.#service(0)
-        ?.socketIoShards(this.routed, this.index)
+        ?.socketIoShards(this.routed)
         .catch((e: unknown) => {
           console.error("socket.io-durable: telling shard 0 this shard drained failed:", e);
         });
