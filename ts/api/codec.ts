@@ -121,6 +121,24 @@ export function toJson(value: unknown): string {
   }
 }
 
+/** One value encoded as packet arguments are; `[null]` when it cannot be written as JSON. */
+export function encodeValue(value: unknown): Encoded {
+  try {
+    return encode([value]);
+  } catch {
+    return { json: "[null]", binaries: [] };
+  }
+}
+
+/** The value {@link encodeValue} encoded; `null` when it cannot be read. */
+export function decodeValue(json: string, binaries: Uint8Array[]): unknown {
+  try {
+    return decode(json, binaries)[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** The value of JSON text; `null` when it is not JSON. */
 export function fromJson(json: string): unknown {
   try {

@@ -13,7 +13,7 @@ import {
   type ShardRequest,
   tellAll,
 } from "./cluster.js";
-import { decode, encode } from "./codec.js";
+import { decode, decodeValue, encode } from "./codec.js";
 import { eventName, type Listener, safeCall, TypedEmitter } from "./emitter.js";
 import { type Middleware, runMiddlewares } from "./middleware.js";
 import type { Server } from "./server.js";
@@ -415,7 +415,7 @@ export class Namespace<
         (reply) => {
           const answer = reply as ServerSideAnswer;
           if (answer.answered) {
-            responses.push(answerValue(answer));
+            responses.push(decodeValue(answer.json ?? "[null]", answer.binaries ?? []));
             settle();
           }
         },
@@ -613,14 +613,5 @@ export class ParentNamespace<
   _removeChild(child: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
     this.#children.delete(child);
     if (this.server._nsps.get(child.name) === child) this.server._nsps.delete(child.name);
-  }
-}
-
-/** The response a shard's listener acknowledged with; `null` when it cannot be read. */
-function answerValue(answer: ServerSideAnswer): unknown {
-  try {
-    return decode(answer.json ?? "[null]", answer.binaries ?? [])[0] ?? null;
-  } catch {
-    return null;
   }
 }

@@ -8,7 +8,7 @@
 import { ForwardedAcks } from "./ack-collector.js";
 import { BroadcastOperator, payloadValues, shardOf } from "./broadcast-operator.js";
 import type { ServerSideAnswer, ShardRequest, ShardTarget, SocketRecord } from "./cluster.js";
-import { encode, toJson } from "./codec.js";
+import { encode, encodeValue, toJson } from "./codec.js";
 import type { Server } from "./server.js";
 
 type AnyServer = Server<any, any, any, any>;
@@ -100,20 +100,11 @@ export async function serveShardRequest(io: AnyServer, request: ShardRequest): P
         nsp._serverSideEvent(request.json, request.binaries, (response) => {
           clearTimeout(timer);
           // Encoded as Socket.IO's parser carries it: JSON, with binary attachments.
-          const encoded = safeEncode(response);
+          const encoded = encodeValue(response);
           resolve({ answered: true, json: encoded.json, binaries: encoded.binaries });
         });
       });
     }
-  }
-}
-
-/** `encode([value])`, or `[null]` when the value cannot be written as JSON. */
-function safeEncode(value: unknown): { json: string; binaries: Uint8Array[] } {
-  try {
-    return encode([value]);
-  } catch {
-    return { json: "[null]", binaries: [] };
   }
 }
 
