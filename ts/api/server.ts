@@ -11,6 +11,7 @@ import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
 import { NO_SHARDS, type ShardLink } from "./cluster.js";
 import { authOf, encode, withAttachments } from "./codec.js";
 import { type Listener, reportError, TypedEmitter } from "./emitter.js";
+import { type HandshakeBase, handshakeOf, unknownHandshake } from "./handshake.js";
 import {
   Namespace,
   type NamespaceMiddleware,
@@ -63,49 +64,6 @@ interface UntypedEmitter {
 }
 
 const INVALID_NAMESPACE = JSON.stringify({ message: "Invalid namespace" });
-
-/** The handshake details of an engine session (the `auth` comes per namespace). */
-type HandshakeBase = Omit<Handshake, "auth">;
-
-/** Handshake details of a request. */
-function handshakeOf(request: Request): HandshakeBase {
-  const url = new URL(request.url);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of request.headers) headers[name] = value;
-  const query: Record<string, string | string[]> = {};
-  for (const [name, value] of url.searchParams) {
-    const prev = query[name];
-    if (prev === undefined) query[name] = value;
-    else if (Array.isArray(prev)) prev.push(value);
-    else query[name] = [prev, value];
-  }
-  const now = new Date();
-  return {
-    headers,
-    query,
-    address: request.headers.get("CF-Connecting-IP") ?? "127.0.0.1",
-    time: now.toString(),
-    issued: now.getTime(),
-    url: url.pathname + url.search,
-    secure: url.protocol === "https:" || url.protocol === "wss:",
-    xdomain: request.headers.has("Origin"),
-  };
-}
-
-/** Handshake details when the request is not known any more. */
-function unknownHandshake(): HandshakeBase {
-  const now = new Date();
-  return {
-    headers: {},
-    query: {},
-    address: "127.0.0.1",
-    time: now.toString(),
-    issued: now.getTime(),
-    url: "",
-    secure: false,
-    xdomain: false,
-  };
-}
 
 /**
  * The Socket.IO server of a `SocketIoServer` object, handed to `setup(io)`. The
