@@ -37,6 +37,6 @@ export abstract class DrivenObject<Env = unknown> extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this[DRIVER].alarm();
+    await this[DRIVER].alarm();
   }
 }

@@ -88,6 +88,18 @@ export type EngineCloseReason =
   | "parse error"
   | "forced close";
 
+/** Work of the layers above the engine that runs on the object's one alarm. */
+export interface AlarmWork {
+  /** What it is, for the log of a failure. */
+  readonly name: string;
+  /**
+   * Runs what is due at `now` and answers when it next needs the alarm (epoch ms), or
+   * `undefined` for never. The alarm awaits a returned promise; a failure is logged
+   * and the other work still runs.
+   */
+  due(now: number): number | undefined | Promise<number | undefined>;
+}
+
 /** What the driver tells the object that owns it. Every member is optional. */
 export interface EngineEvents {
   /** A session opened; `request` is its handshake request. */
@@ -192,6 +204,8 @@ export class EngineDriver {
   #handshakeRequest: Request | null = null;
   /** The `socket.io-durable:engine` debug log, when it is on. */
   readonly #log: DebugLog | undefined;
+  /** Work of the layers above that runs on the alarm too. */
+  readonly #alarmWork: AlarmWork[] = [];
 
   constructor(
     ctx: DurableObjectState,
@@ -408,14 +422,42 @@ export class EngineDriver {
     guarded("webSocketError", () => this.turn(() => this.#socketGone(ws, true)));
   }
 
-  /** The object's `alarm`. */
-  alarm(): void {
+  /** The object's `alarm`: the heartbeat's tick, then each registered work that is due. */
+  async alarm(): Promise<void> {
+    const now = Date.now();
     guarded("alarm", () =>
       this.turn(() => {
-        const now = Date.now();
         this.reviveAll(now);
         this.run(this.core.tick(now));
       }),
+    );
+    for (const work of this.#alarmWork) {
+      let next: number | undefined;
+      try {
+        next = await work.due(now);
+      } catch (error) {
+        logFailure(`the alarm's ${work.name}`, error);
+        continue;
+      }
+      if (next !== undefined) this.requestAlarm(next);
+    }
+  }
+
+  /**
+   * Registers work that runs on the object's one alarm, beside the heartbeat. It is
+   * asked what is due each time the alarm fires (see {@link AlarmWork}).
+   */
+  addAlarmWork(work: AlarmWork): void {
+    this.#alarmWork.push(work);
+  }
+
+  /**
+   * Makes sure the alarm fires at or before `at` (epoch ms). Only earlier times move
+   * the alarm; when it fires, every {@link AlarmWork} tells its next time again.
+   */
+  requestAlarm(at: number): void {
+    guarded("requestAlarm", () =>
+      this.turn(() => this.run(this.core.requestAlarm(Date.now(), at))),
     );
   }
 

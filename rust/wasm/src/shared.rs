@@ -159,6 +159,15 @@ macro_rules! engine_methods {
                 self.out.$output(actions)
             }
 
+            /// Makes sure the alarm fires at or before `at` (epoch ms), for the
+            /// driver's own work on the one alarm. Ask again after each `tick`.
+            #[wasm_bindgen(js_name = requestAlarm, unchecked_return_type = "CoreOutput")]
+            pub fn request_alarm(&mut self, now: f64, at: f64) -> JsValue {
+                let now = self.at(now);
+                let actions = self.core.request_alarm(now, $crate::now_ms(at));
+                self.out.$output(actions)
+            }
+
             /// Tells the core which alarm is set (after the object restarted).
             #[wasm_bindgen(js_name = setKnownAlarm)]
             pub fn set_known_alarm(&mut self, at: Option<f64>) {

@@ -34,6 +34,15 @@ impl Engine {
         self.want_alarm(at, actions);
     }
 
+    /// Makes sure the alarm fires at or before `at`, for work of the driver's own
+    /// that runs on the one alarm (the app's scheduled tasks, recovery expiry).
+    /// Like every deadline, it is asked again after each [`Engine::tick`].
+    pub fn request_alarm(&mut self, now: u64, at: u64) -> Vec<Action> {
+        let mut actions = Vec::new();
+        self.schedule(now, at, &mut actions);
+        actions
+    }
+
     /// The alarm fired (or the driver checks timers): sends due pings, closes
     /// sessions whose pong or upgrade is overdue, and sets the next alarm.
     pub fn tick(&mut self, now: u64) -> Vec<Action> {

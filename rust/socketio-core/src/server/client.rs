@@ -127,6 +127,14 @@ impl SocketServer {
         self.engine.set_known_alarm(now, at);
     }
 
+    /// Makes sure the alarm fires at or before `at`, for work of the driver's own
+    /// that runs on the one alarm (see
+    /// [`Engine::request_alarm`](engineio_core::Engine::request_alarm)).
+    pub fn request_alarm(&mut self, now: u64, at: u64) -> Vec<Action> {
+        let a = self.engine.request_alarm(now, at);
+        self.process(now, a)
+    }
+
     /// Runs engine actions through the socket layer.
     pub(super) fn process(&mut self, now: u64, engine_actions: Vec<EngineAction>) -> Vec<Action> {
         let mut out = Vec::with_capacity(engine_actions.len());
