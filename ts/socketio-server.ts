@@ -27,6 +27,7 @@ import { SHARDS_HEADER, shardCount, sidPrefix } from "./shards.js";
 import { Core } from "./shim/core.js";
 import { DRIVER, DrivenObject } from "./shim/driven-object.js";
 import { EngineDriver, logFailure, type SocketAction } from "./shim/engine-driver.js";
+import { type FoundSession, RecoveryStore } from "./shim/recovery.js";
 import { Shards } from "./shim/shards.js";
 import { SocketStore } from "./shim/store.js";
 import {
@@ -75,6 +76,8 @@ export class SocketIoServer<
   readonly #store: SocketStore;
   /** The other shards of this server. */
   readonly #shards: Shards;
+  /** The storage of connection state recovery, when it is on. */
+  readonly #recovery: RecoveryStore | undefined;
   /** Engine sessions whose stored sockets are loaded in the core. */
   readonly #loaded = new Set<string>();
   /** Whether every stored socket is loaded in the core (needed by broadcasts). */
@@ -135,6 +138,14 @@ export class SocketIoServer<
       logs.engine,
     );
     this.#driver = driver;
+    const window = core.recoveryWindow();
+    this.#recovery =
+      window === undefined
+        ? undefined
+        : new RecoveryStore(ctx.storage.sql, window, this.#store.counters, (at) =>
+            driver.requestAlarm(at),
+          );
+    if (this.#recovery) driver.addAlarmWork(this.#recovery);
     this.io = new Server(
       new Core(core, {
         run: (actions) => driver.run(actions),
@@ -156,6 +167,8 @@ export class SocketIoServer<
             driver.endTurnSoon();
           }
         },
+        findSession: (pid, offset) => this.#findSession(pid, offset),
+        forgetSession: (pid) => this.#recovery?.forget(pid),
       }),
       options,
       this.#shards,
@@ -298,6 +311,7 @@ export class SocketIoServer<
       storage,
       storedSockets: this.#store.socketCount(),
       storedRooms: this.#store.roomRowCount(),
+      recovery: this.#recovery?.counts(),
     };
   }
 
@@ -311,13 +325,36 @@ export class SocketIoServer<
         const data = toJson(socket?._rawData() ?? {});
         store.addSocket(action.id, action.sid, action.nsp, toJson(socket?.handshake ?? {}), data);
         this.#savedData.set(action.id, data);
+        if (socket?._pid) this.#recovery?.setPid(action.id, socket._pid);
         return;
       }
       case "socketRemoved":
         store.removeSocket(action.id);
+        this.#recovery?.removePid(action.id);
         this.#savedData.delete(action.id);
         this.#touched.delete(action.id);
         return;
+      case "packetStored":
+        this.#recovery?.storePacket(
+          action.offset,
+          action.nsp,
+          action.rooms,
+          action.except,
+          action.data,
+          action.binaries?.map((i) => binaries[i] ?? new Uint8Array(0)),
+        );
+        return;
+      case "sessionKept": {
+        const recovery = this.#recovery;
+        const socket = this.io._socket(action.id);
+        const pid = socket?._pid ?? recovery?.pidOf(action.id);
+        if (!recovery || !pid) return;
+        const data = socket
+          ? toJson(socket._rawData() ?? {})
+          : (this.#savedData.get(action.id) ?? store.socket(action.id)?.data ?? "{}");
+        recovery.keepSession({ ...action, pid, data });
+        return;
+      }
       case "roomsChanged":
         this.#roomsChanged = true;
         this.#driver.endTurnSoon();
@@ -412,9 +449,52 @@ export class SocketIoServer<
         gone.add(row.sid);
       }
     }
-    for (const sid of gone) this.#store.removeConnection(sid);
+    for (const sid of gone) {
+      // With recovery on, their sockets may come back: their sessions are kept.
+      if (this.#recovery) for (const row of this.#store.socketsOf(sid)) this.#keepOrphan(row);
+      this.#store.removeConnection(sid);
+    }
     this.#core.loadSockets(live);
     for (const row of live) this.#loaded.add(row.sid);
+  }
+
+  // ---- connection state recovery --------------------------------------------------
+
+  /**
+   * The kept session `pid`, with the events stored from `offset` on. A stored socket
+   * whose connection vanished without a close (the object restarted under it, as in a
+   * deploy) is kept first, as if it had just lost its connection.
+   */
+  #findSession(pid: string, offset: number): FoundSession | null {
+    const recovery = this.#recovery;
+    if (!recovery) return null;
+    const found = recovery.find(pid, offset);
+    if (found) return found;
+    const id = recovery.socketOfPid(pid);
+    const record = id === undefined ? null : this.#store.socket(id);
+    if (!record || this.#core.hasSession(record.sid)) return null;
+    if (this.ctx.getWebSockets(record.sid).length > 0) return null;
+    const row = this.#store.socketsOf(record.sid).find((r) => r.id === record.id);
+    if (!row) return null;
+    this.#keepOrphan(row);
+    this.#store.removeSocket(row.id);
+    return recovery.find(pid, offset);
+  }
+
+  /** Keeps the session of a stored socket whose connection vanished in a restart. */
+  #keepOrphan(row: StoredSocketRow): void {
+    const recovery = this.#recovery;
+    const pid = recovery?.pidOf(row.id);
+    if (!recovery || !pid) return;
+    recovery.keepSession({
+      id: row.id,
+      pid,
+      nsp: row.nsp,
+      rooms: [row.id, ...row.rooms],
+      data: this.#store.socket(row.id)?.data ?? "{}",
+      at: Date.now(),
+    });
+    recovery.removePid(row.id);
   }
 
   /** Rebuilds the JavaScript side of a stored socket; false if it cannot be. */

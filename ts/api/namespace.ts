@@ -518,15 +518,28 @@ export class Namespace<
    * @internal
    */
   _add(sid: string, auth: Record<string, unknown>, handshake: Omit<Handshake, "auth">): void {
-    const random = crypto.getRandomValues(new Uint8Array(ID_BYTES));
+    const core = this.server._core;
+    // Connection state recovery: the client names its kept session (pid, offset).
+    const found = core.findSession(this.name, auth);
+    const random = crypto.getRandomValues(
+      new Uint8Array(core.recovering ? 2 * ID_BYTES : ID_BYTES),
+    );
     const socket = new Socket(
       this,
       sid,
       { ...handshake, auth },
-      this.server._core.socketIdOf(random),
+      found ? found.session.id : core.socketIdOf(random.subarray(0, ID_BYTES)),
     );
-    runMiddlewares(this._fns.slice(), socket, (err) => {
-      const core = this.server._core;
+    if (found) {
+      let data: unknown = {};
+      try {
+        data = JSON.parse(found.session.data);
+      } catch {
+        // stored by us; unreadable only if damaged: start from empty data
+      }
+      socket._recovering(data as SocketData, found.session.rooms);
+    }
+    const connect = (err?: Error): void => {
       if (err) {
         socket._abort();
         const json = connectErrorJson(err);
@@ -534,20 +547,27 @@ export class Namespace<
         core.connectError(sid, this.name, json);
         return;
       }
-      const accepted = core.accept(sid, this.name, random, (id) => {
-        socket._accept(id);
+      const accepted = (id: string, pid: string | undefined): void => {
+        socket._accept(id, pid);
         this._live.set(id, socket);
         this.server._track(socket);
-      });
-      if (!accepted) {
+      };
+      const ok = found
+        ? core.acceptRecovered(sid, this.name, found, accepted)
+        : core.accept(sid, this.name, random, accepted);
+      if (!ok) {
         // The connection is gone (or already joined this namespace): drop silently.
         socket._abort();
         return;
       }
-      this.server._debug?.(`socket ${socket.id} of session ${sid} connected to ${this.name}`);
+      this.server._debug?.(
+        `socket ${socket.id} of session ${sid} ${found ? "recovered in" : "connected to"} ${this.name}`,
+      );
       this.emitReserved("connect", socket);
       this.emitReserved("connection", socket);
-    });
+    };
+    if (found && this.server._skipMiddlewaresOnRecovery) connect();
+    else runMiddlewares(this._fns.slice(), socket, connect);
   }
 
   /** A socket rebuilt from storage after an eviction (see `Server._rebuild`). @internal */

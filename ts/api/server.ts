@@ -97,6 +97,8 @@ export class Server<
   >();
   /** @internal */
   readonly _cleanupEmptyChildNamespaces: boolean;
+  /** Whether a recovered socket skips the middlewares (connection state recovery). @internal */
+  readonly _skipMiddlewaresOnRecovery: boolean;
 
   readonly #parents = new Map<
     ParentNspNameMatchFn,
@@ -127,6 +129,7 @@ export class Server<
     this._debug = debug;
     this._shards = shards;
     this._cleanupEmptyChildNamespaces = options.cleanupEmptyChildNamespaces === true;
+    this._skipMiddlewaresOnRecovery = options.connectionStateRecovery?.skipMiddlewares !== false;
     this.engine = {
       get clientsCount() {
         return core.clientsCount();

@@ -151,14 +151,21 @@ export class Socket<
    */
   readonly rooms: Set<string>;
   /**
-   * Whether this socket was restored after the Durable Object was evicted from memory:
-   * its id, rooms, `data` and handshake are the ones it had, and the `connection`
-   * listeners run again for it (middlewares do not).
+   * Whether this socket is one the client had before: restored after the Durable Object
+   * was evicted from memory (its id, rooms, `data` and handshake are the ones it had,
+   * and the `connection` listeners run again for it, middlewares not), or recovered
+   * after its client lost the connection and came back (connection state recovery:
+   * its id, rooms and `data` are back and it got the events it missed).
    */
   readonly recovered: boolean = false;
 
   /** The engine session the socket rides on. @internal */
   readonly _sid: string;
+  /**
+   * Its private session id (connection state recovery; known to this start when it
+   * connected in it, else in storage). @internal
+   */
+  _pid: string | undefined;
 
   #state: State = "pending";
   readonly #core: Core;
@@ -493,8 +500,9 @@ export class Socket<
     for (const fn of list.slice()) safeCall(fn, this, data, where);
   }
 
-  /** The core accepted the socket under `id`. @internal */
-  _accept(id: string): void {
+  /** The core accepted the socket under `id` (with its private session id). @internal */
+  _accept(id: string, pid?: string): void {
+    this._pid = pid;
     const provisional = this.id;
     const hadOwnRoom = this.rooms.has(provisional);
     if (id !== provisional) {
@@ -506,6 +514,16 @@ export class Socket<
     const extra = [...this.rooms].filter((r) => r !== id);
     if (extra.length > 0) this.#core.join(id, extra);
     if (!hadOwnRoom) this.leave(id);
+  }
+
+  /**
+   * The socket is the recovery of a kept session (connection state recovery): its
+   * `data` and rooms are back before its middlewares run. @internal
+   */
+  _recovering(data: SocketData, rooms: string[]): void {
+    (this as { recovered: boolean }).recovered = true;
+    this.#data = data;
+    for (const r of rooms) this.rooms.add(r);
   }
 
   /** The socket comes back from storage, already connected. @internal */

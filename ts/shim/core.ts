@@ -7,7 +7,14 @@
  * wake say so explicitly: queries over every socket load the stored index first, the
  * session count revives every hibernated session first.
  */
-import { type CoreOutput, isReservedEvent, type SocketCore, socketIdFromRandom } from "./wasm.js";
+import type { FoundSession } from "./recovery.js";
+import {
+  type CoreOutput,
+  isReservedEvent,
+  parseOffset,
+  type SocketCore,
+  socketIdFromRandom,
+} from "./wasm.js";
 
 /** What the facade needs from the Durable Object that owns it. */
 export interface CoreOwner {
@@ -28,6 +35,14 @@ export interface CoreOwner {
   storedNamespaces(): string[];
   /** The `socket.data` of socket `id` may have changed in this turn. */
   dataTouched(id: string): void;
+  /**
+   * Connection state recovery: the kept session `pid` with the events stored from
+   * `offset` on (also the session of a stored socket whose connection vanished in a
+   * restart); null when there is none or recovery is off.
+   */
+  findSession(pid: string, offset: number): FoundSession | null;
+  /** Connection state recovery: session `pid` came back, or may not; its row goes. */
+  forgetSession(pid: string): void;
 }
 
 /** Result of an emit that asked for acknowledgements. */
@@ -61,13 +76,64 @@ export class Core {
   }
 
   /**
-   * Accepts the pending CONNECT of engine session `sid` to `nsp` (socket id from
-   * `random`). `accepted` gets the socket's id before the CONNECT answer and the
-   * socket's storage run; false when the session is gone.
+   * Accepts the pending CONNECT of engine session `sid` to `nsp` (socket id from the
+   * first 15 bytes of `random`; with recovery on, its pid from 15 more). `accepted`
+   * gets the socket's id (and pid) before the CONNECT answer and the socket's storage
+   * run; false when the session is gone.
    */
-  accept(sid: string, nsp: string, random: Uint8Array, accepted: (id: string) => void): boolean {
+  accept(
+    sid: string,
+    nsp: string,
+    random: Uint8Array,
+    accepted: (id: string, pid: string | undefined) => void,
+  ): boolean {
     const r = this.#core.accept(sid, nsp, random);
-    if (r.id !== undefined) accepted(r.id);
+    if (r.id !== undefined) accepted(r.id, r.pid);
+    this.#apply(r.actions);
+    return r.id !== undefined;
+  }
+
+  /** Whether connection state recovery is on. */
+  get recovering(): boolean {
+    return this.#core.recoveryWindow() !== undefined;
+  }
+
+  /**
+   * The kept session a CONNECT to `nsp` asks to recover with `auth.pid` and
+   * `auth.offset`, when it may be: within the window, and the client's last offset
+   * still stored. A session past its window is forgotten.
+   */
+  findSession(nsp: string, auth: Record<string, unknown>): FoundSession | null {
+    const { pid, offset } = auth;
+    if (!this.recovering || typeof pid !== "string" || typeof offset !== "string") return null;
+    const at = parseOffset(offset);
+    if (at === undefined) return null;
+    const found = this.#owner.findSession(pid, at);
+    if (!found || found.session.nsp !== nsp) return null;
+    const now = Date.now();
+    if (!this.#core.isRecoverable(now, found.session.at, found.offsetFound)) {
+      if (!this.#core.isRecoverable(now, found.session.at, true)) this.#owner.forgetSession(pid);
+      return null;
+    }
+    return found;
+  }
+
+  /**
+   * Accepts the pending CONNECT of `sid` to `nsp` as the recovery of `found`: its id,
+   * rooms and missed events come back. Like {@link accept}; false when it cannot be
+   * recovered after all.
+   */
+  acceptRecovered(
+    sid: string,
+    nsp: string,
+    found: FoundSession,
+    accepted: (id: string, pid: string | undefined) => void,
+  ): boolean {
+    const r = this.#core.acceptRecovered(sid, nsp, found.session, found.after);
+    if (r.id !== undefined) {
+      this.#owner.forgetSession(found.session.pid);
+      accepted(r.id, r.pid);
+    }
     this.#apply(r.actions);
     return r.id !== undefined;
   }

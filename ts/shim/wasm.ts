@@ -15,6 +15,8 @@ import {
   isExpired,
   isHeartbeat,
   isReservedEvent,
+  offsetFloor,
+  parseOffset,
   SocketCore,
   socketIdFromRandom,
 } from "../wasm-pkg/core.js";
@@ -26,13 +28,20 @@ export type {
   CoreAction,
   CoreOutput,
   Emitted,
+  KeptSessionRow,
   RoomChanges,
   SessionSnapshot,
+  StoredPacketRow,
   StoredSocketRow,
 } from "../wasm-pkg/core.js";
 
 /** The core's options, from the server options (Socket.IO's names). */
-export function coreOptions(o: EngineOptions & { connectTimeout?: number }): object {
+export function coreOptions(
+  o: EngineOptions & {
+    connectTimeout?: number;
+    connectionStateRecovery?: { maxDisconnectionDuration?: number };
+  },
+): object {
   return {
     pingInterval: o.pingInterval,
     pingTimeout: o.pingTimeout,
@@ -41,6 +50,7 @@ export function coreOptions(o: EngineOptions & { connectTimeout?: number }): obj
     allowUpgrades: o.allowUpgrades,
     upgradeTimeout: o.upgradeTimeout,
     connectTimeout: o.connectTimeout,
+    connectionStateRecovery: o.connectionStateRecovery,
   };
 }
 
@@ -59,6 +69,8 @@ export {
   isExpired,
   isHeartbeat,
   isReservedEvent,
+  offsetFloor,
+  parseOffset,
   SocketCore,
   socketIdFromRandom,
 };

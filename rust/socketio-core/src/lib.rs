@@ -32,6 +32,6 @@ pub use packet::{
     DEFAULT_MAX_ATTACHMENTS, RESERVED_EVENTS,
 };
 pub use server::{
-    Action, DisconnectReason, Emit, Emitted, RoomChanges, SocketConfig, SocketServer, StoreOp,
-    StoredSocket, ACK_BLOCK,
+    Accepted, Action, DisconnectReason, Emit, Emitted, KeptSession, RoomChanges, SocketConfig,
+    SocketServer, StoreOp, StoredPacket, StoredSocket, ACK_BLOCK,
 };

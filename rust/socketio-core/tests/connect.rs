@@ -320,7 +320,13 @@ fn the_alarm_always_covers_the_connect_deadline() {
     // fires, answering pings: the idle connection is closed exactly at its
     // connect deadline, whichever of the timers comes first.
     for connect_timeout in [1_000, 30_000, 45_000, 100_000] {
-        let mut h = Harness::new(EngineConfig::default(), SocketConfig { connect_timeout });
+        let mut h = Harness::new(
+            EngineConfig::default(),
+            SocketConfig {
+                connect_timeout,
+                ..SocketConfig::default()
+            },
+        );
         let opened_at = h.now;
         let (sid, actions) = h.open_ws_actions();
         let (busy, _) = h.ws_socket("/");

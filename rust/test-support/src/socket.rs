@@ -34,6 +34,7 @@ impl crate::Harness<SocketServer> {
             EngineConfig::default(),
             SocketConfig {
                 connect_timeout: ms,
+                ..SocketConfig::default()
             },
         )
     }

@@ -53,6 +53,9 @@ struct JsOptions {
     upgrade_timeout: Option<f64>,
     connect_timeout: Option<f64>,
     sid_prefix: Option<String>,
+    /// `connectionStateRecovery.maxDisconnectionDuration`, or its default when the
+    /// option is an object without it.
+    recovery: Option<f64>,
 }
 
 impl JsOptions {
@@ -66,8 +69,30 @@ impl JsOptions {
             upgrade_timeout: read::number(o, "upgradeTimeout")?,
             connect_timeout: read::number(o, "connectTimeout")?,
             sid_prefix: read::string(o, "sidPrefix"),
+            recovery: recovery_window(o)?,
         })
     }
+}
+
+/// Default `connectionStateRecovery.maxDisconnectionDuration` (ms), Socket.IO's.
+const DEFAULT_RECOVERY_WINDOW: f64 = 120_000.0;
+
+/// The recovery window of `connectionStateRecovery`: `None` when the option is absent
+/// or false, the default window for `true` or an object without one.
+fn recovery_window(o: &JsValue) -> Result<Option<f64>, String> {
+    let v = read::get(o, "connectionStateRecovery");
+    if v.is_undefined() || v.is_null() || v.as_bool() == Some(false) {
+        return Ok(None);
+    }
+    if v.as_bool() == Some(true) {
+        return Ok(Some(DEFAULT_RECOVERY_WINDOW));
+    }
+    if !v.is_object() {
+        return Err("connectionStateRecovery must be an object".into());
+    }
+    Ok(Some(
+        read::number(&v, "maxDisconnectionDuration")?.unwrap_or(DEFAULT_RECOVERY_WINDOW),
+    ))
 }
 
 fn ms(v: Option<f64>, default: u64) -> u64 {
@@ -114,6 +139,7 @@ fn parse_options(options: JsValue) -> Result<(EngineConfig, SocketConfig), JsErr
     };
     let socket = SocketConfig {
         connect_timeout: ms(o.connect_timeout, SocketConfig::default().connect_timeout),
+        recovery: o.recovery.map(|w| ms(Some(w), 0)),
     };
     Ok((engine, socket))
 }
@@ -229,6 +255,19 @@ pub fn socket_id_from_random(random: &[u8]) -> Result<String, JsError> {
     Ok(socketio_core::SocketServer::socket_id_from_random(
         &random_bytes(random)?,
     ))
+}
+
+/// The offset a client sent back in `auth.offset` (connection state recovery), when it
+/// has the form of ours; `undefined` otherwise.
+#[wasm_bindgen(js_name = parseOffset)]
+pub fn parse_offset(text: &str) -> Option<f64> {
+    socketio_core::SocketServer::parse_offset(text).map(|o| o as f64)
+}
+
+/// Events stored before `threshold` (ms since the epoch) have offsets below this.
+#[wasm_bindgen(js_name = offsetFloor)]
+pub fn offset_floor(threshold: f64) -> f64 {
+    socketio_core::SocketServer::offset_floor(now_ms(threshold)) as f64
 }
 
 /// The answer to a handshake that `allowRequest` refused with `message`: HTTP 403

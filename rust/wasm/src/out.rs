@@ -246,6 +246,36 @@ impl Out {
                     self.field_str("id", &id);
                 }
                 StoreOp::RoomsChanged => self.begin("roomsChanged"),
+                StoreOp::PacketStored {
+                    offset,
+                    nsp,
+                    rooms,
+                    except,
+                    data,
+                    binaries,
+                } => {
+                    self.begin("packetStored");
+                    self.field_num("offset", offset);
+                    self.field_str("nsp", &nsp);
+                    self.json.push(',');
+                    self.key("rooms");
+                    self.strings(&rooms);
+                    self.json.push(',');
+                    self.key("except");
+                    self.strings(&except);
+                    // Stored as text: written as a string, not embedded.
+                    self.field_str("data", &data);
+                    self.attachments(binaries);
+                }
+                StoreOp::SessionKept { id, nsp, rooms, at } => {
+                    self.begin("sessionKept");
+                    self.field_str("id", &id);
+                    self.field_str("nsp", &nsp);
+                    self.json.push(',');
+                    self.key("rooms");
+                    self.strings(&rooms);
+                    self.field_num("at", at);
+                }
                 StoreOp::AckReserved { nsp, up_to } => {
                     self.begin("ackReserved");
                     self.field_str("nsp", &nsp);
@@ -288,13 +318,23 @@ impl Out {
         &self.json
     }
 
-    /// `{"id"?:..,"actions":[..]}` (what `accept` returns).
-    pub fn accepted_json(&mut self, id: Option<&str>, actions: Vec<Action>) -> &str {
+    /// `{"id"?:..,"pid"?:..,"actions":[..]}` (what `accept` returns).
+    pub fn accepted_json(
+        &mut self,
+        id: Option<&str>,
+        pid: Option<&str>,
+        actions: Vec<Action>,
+    ) -> &str {
         self.reset();
         self.json.push('{');
         if let Some(id) = id {
             self.key("id");
             self.string(id);
+            self.json.push(',');
+        }
+        if let Some(pid) = pid {
+            self.key("pid");
+            self.string(pid);
             self.json.push(',');
         }
         self.key("actions");
@@ -339,8 +379,13 @@ impl Out {
     }
 
     /// What `accept` returns (`Accepted`).
-    pub fn accepted(&mut self, id: Option<&str>, actions: Vec<Action>) -> JsValue {
-        self.accepted_json(id, actions);
+    pub fn accepted(
+        &mut self,
+        id: Option<&str>,
+        pid: Option<&str>,
+        actions: Vec<Action>,
+    ) -> JsValue {
+        self.accepted_json(id, pid, actions);
         self.finish(Some("actions"))
     }
 
@@ -487,6 +532,20 @@ mod tests {
                 reason: DisconnectReason::ServerNamespaceDisconnect,
             },
             Action::Engine(EngineAction::SetAlarm { at: 1 }),
+            Action::Store(StoreOp::PacketStored {
+                offset: 1_700_000_000_000_001,
+                nsp: "/".into(),
+                rooms: vec!["r".into()],
+                except: vec![],
+                data: "[\"ev\",{\"_placeholder\":true,\"num\":0},\"1700000000000001\"]".into(),
+                binaries: vec![vec![7]],
+            }),
+            Action::Store(StoreOp::SessionKept {
+                id: "id1".into(),
+                nsp: "/".into(),
+                rooms: vec!["id1".into(), "r".into()],
+                at: 1_700_000_000_000,
+            }),
         ]
     }
 
@@ -520,15 +579,25 @@ mod tests {
         assert!(value[3].get("ackId").is_none());
         assert_eq!(value[9], serde_json::json!({ "type": "roomsChanged" }));
         assert_eq!(value[11]["reason"], "server namespace disconnect");
+        assert_eq!(value[13]["offset"], 1_700_000_000_000_001u64);
+        assert_eq!(
+            value[13]["data"],
+            "[\"ev\",{\"_placeholder\":true,\"num\":0},\"1700000000000001\"]"
+        );
+        assert_eq!(value[13]["binaries"], serde_json::json!([2]));
+        assert_eq!(value[14]["rooms"], serde_json::json!(["id1", "r"]));
     }
 
     #[test]
     fn results_read_back_as_their_shapes() {
         let mut out = Out::default();
-        let json = out.accepted_json(Some("id1"), socket_actions()).to_owned();
+        let json = out
+            .accepted_json(Some("id1"), Some("p1"), socket_actions())
+            .to_owned();
         let a: Accepted = serde_json::from_str(&json).expect("valid JSON");
         assert_eq!(a.id.as_deref(), Some("id1"));
-        let json = out.accepted_json(None, vec![]).to_owned();
+        assert_eq!(a.pid.as_deref(), Some("p1"));
+        let json = out.accepted_json(None, None, vec![]).to_owned();
         let a: Accepted = serde_json::from_str(&json).expect("valid JSON");
         assert!(a.id.is_none());
         let json = out

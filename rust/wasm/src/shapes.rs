@@ -184,6 +184,37 @@ pub enum CoreAction {
     /// Room memberships changed: `takeRoomChanges()` returns them, to write before the
     /// turn ends. Comes once until they are taken.
     RoomsChanged {},
+    /// Connection state recovery: keep this event (sent once, to `rooms` of `nsp`
+    /// except `except`; `data` is its JSON array text, its offset last).
+    PacketStored {
+        /// Its offset (the row's key: increasing, about 1000 per millisecond).
+        offset: f64,
+        /// The namespace.
+        nsp: String,
+        /// The rooms it went to (none: the whole namespace).
+        rooms: Vec<String>,
+        /// The rooms it skipped.
+        except: Vec<String>,
+        /// `["name", ...args, "<offset>"]` as JSON text.
+        data: String,
+        /// Indexes of its attachments in `binaries`, in placeholder order.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[tsify(optional)]
+        binaries: Option<Vec<u32>>,
+    },
+    /// Connection state recovery: socket `id` of `nsp` lost its connection at `at`
+    /// (a recoverable reason): keep its session, with its pid and `socket.data`.
+    /// Comes right before its `disconnect`.
+    SessionKept {
+        /// The socket.
+        id: String,
+        /// Its namespace.
+        nsp: String,
+        /// Its rooms, its own id included.
+        rooms: Vec<String>,
+        /// When (ms since the epoch).
+        at: f64,
+    },
     /// Ack ids of `nsp` below `upTo` may have been used: store the floor.
     AckReserved {
         /// The namespace.
@@ -214,6 +245,10 @@ pub struct Accepted {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[tsify(optional)]
     pub id: Option<String>,
+    /// Its private session id, with connection state recovery on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub pid: Option<String>,
     /// The actions.
     #[tsify(type = "CoreOutput")]
     pub actions: Vec<CoreAction>,
@@ -306,6 +341,22 @@ export interface StoredSocketRow {
   sid: string;
   nsp: string;
   rooms: string[];
+}
+
+/** A kept session (connection state recovery), as `acceptRecovered` takes it. */
+export interface KeptSessionRow {
+  id: string;
+  pid: string;
+  rooms: string[];
+  at: number;
+}
+
+/** A stored event (connection state recovery), as `acceptRecovered` takes it. */
+export interface StoredPacketRow {
+  data: string;
+  rooms: string[];
+  except: string[];
+  binaries?: Uint8Array[];
 }
 
 /** The snapshot of a WebSocket session, as `persist` gave it. */

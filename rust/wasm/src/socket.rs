@@ -1,7 +1,8 @@
 //! `SocketCore`: a Socket.IO server with its engine.
 
 use engineio_core::Engine;
-use socketio_core::{Emit, RoomChanges, SocketServer, StoredSocket};
+use engineio_core::SID_RANDOM_BYTES;
+use socketio_core::{Emit, KeptSession, RoomChanges, SocketServer, StoredPacket, StoredSocket};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -22,6 +23,28 @@ fn stored_rows(rows: JsValue) -> Vec<StoredSocket> {
                 sid: read::string(&r, "sid")?,
                 nsp: read::string(&r, "nsp")?,
                 rooms: read::strings(&r, "rooms").ok()?.unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// Reads `[{ data, rooms, except, binaries? }]` stored packets (a malformed row is
+/// skipped).
+fn stored_packets(rows: JsValue) -> Vec<StoredPacket> {
+    let Some(list) = rows.dyn_ref::<js_sys::Array>() else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|r| {
+            let binaries = read::get(&r, "binaries");
+            Some(StoredPacket {
+                data: read::string(&r, "data")?,
+                rooms: read::strings(&r, "rooms").ok()?.unwrap_or_default(),
+                except: read::strings(&r, "except").ok()?.unwrap_or_default(),
+                binaries: binaries
+                    .dyn_ref::<js_sys::Array>()
+                    .map(binaries_of)
+                    .unwrap_or_default(),
             })
         })
         .collect()
@@ -120,14 +143,82 @@ impl SocketCore {
     }
 
     /// Accepts a CONNECT: the new socket's id (absent when the engine session is
-    /// gone) and the actions.
+    /// gone), its pid (with connection state recovery on) and the actions. `random`
+    /// holds 15 bytes from a CSPRNG for the id, and 15 more for the pid when recovery
+    /// is on.
     #[wasm_bindgen(unchecked_return_type = "Accepted")]
     pub fn accept(&mut self, sid: &str, nsp: &str, random: &[u8]) -> Result<JsValue, JsError> {
-        let bytes = random_bytes(random)?;
-        Ok(match self.core.accept(self.now, sid, nsp, &bytes) {
-            Some((id, actions)) => self.out.accepted(Some(&id), actions),
-            None => self.out.accepted(None, Vec::new()),
-        })
+        let (id_random, pid_random) = match random.len() {
+            SID_RANDOM_BYTES => (random, None),
+            n if n == 2 * SID_RANDOM_BYTES => {
+                let (a, b) = random.split_at(SID_RANDOM_BYTES);
+                (a, Some(random_bytes(b)?))
+            }
+            _ => return Err(JsError::new("15 or 30 random bytes are needed")),
+        };
+        let bytes = random_bytes(id_random)?;
+        Ok(
+            match self
+                .core
+                .accept_new(self.now, sid, nsp, &bytes, pid_random.as_ref())
+            {
+                Some(a) => self.out.accepted(Some(&a.id), a.pid.as_deref(), a.actions),
+                None => self.out.accepted(None, None, Vec::new()),
+            },
+        )
+    }
+
+    /// Accepts a CONNECT as the recovery of a kept session (connection state recovery,
+    /// after `isRecoverable`): the socket gets `session.id` and its rooms back, then
+    /// the events of `missed` (stored after the client's offset, in order) that reach
+    /// it, then the CONNECT answer. Answers like `accept`; no id when it cannot be
+    /// recovered after all (the id is in use again, the session is gone).
+    #[wasm_bindgen(js_name = acceptRecovered, unchecked_return_type = "Accepted")]
+    pub fn accept_recovered(
+        &mut self,
+        sid: &str,
+        nsp: &str,
+        #[wasm_bindgen(unchecked_param_type = "KeptSessionRow")] session: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "StoredPacketRow[]")] missed: JsValue,
+    ) -> JsValue {
+        let session = KeptSession {
+            id: read::string(&session, "id").unwrap_or_default(),
+            pid: read::string(&session, "pid").unwrap_or_default(),
+            rooms: read::strings(&session, "rooms")
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+            at: read::number(&session, "at")
+                .ok()
+                .flatten()
+                .map(crate::now_ms)
+                .unwrap_or(0),
+        };
+        if session.id.is_empty() || session.pid.is_empty() {
+            return self.out.accepted(None, None, Vec::new());
+        }
+        let missed = stored_packets(missed);
+        match self
+            .core
+            .accept_recovered(self.now, sid, nsp, session, &missed)
+        {
+            Some(a) => self.out.accepted(Some(&a.id), a.pid.as_deref(), a.actions),
+            None => self.out.accepted(None, None, Vec::new()),
+        }
+    }
+
+    /// Whether a session kept since `at` may be recovered at `now`: recovery on, within
+    /// the window, and the client's last offset still stored (`offsetFound`).
+    #[wasm_bindgen(js_name = isRecoverable)]
+    pub fn is_recoverable(&self, now: f64, at: f64, offset_found: bool) -> bool {
+        self.core
+            .is_recoverable(crate::now_ms(now), crate::now_ms(at), offset_found)
+    }
+
+    /// The recovery window (ms), when connection state recovery is on.
+    #[wasm_bindgen(js_name = recoveryWindow)]
+    pub fn recovery_window(&self) -> Option<f64> {
+        self.core.recovery_window().map(|w| w as f64)
     }
 
     /// Refuses a CONNECT with CONNECT_ERROR.

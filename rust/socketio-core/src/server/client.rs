@@ -163,7 +163,7 @@ impl SocketServer {
                     self.store_connection(&sid, &mut out);
                 }
                 EngineAction::Closed { ref sid, reason } => {
-                    self.drop_client(sid, DisconnectReason::Engine(reason), &mut out);
+                    self.drop_client(now, sid, DisconnectReason::Engine(reason), &mut out);
                     out.push(Action::Engine(a));
                 }
                 other => out.push(Action::Engine(other)),
@@ -247,26 +247,37 @@ impl SocketServer {
                 }
             }
             (PacketKind::Disconnect, Some(socket_id)) => {
-                self.disconnected(&socket_id, DisconnectReason::ClientNamespaceDisconnect, out);
+                self.disconnected(
+                    now,
+                    &socket_id,
+                    DisconnectReason::ClientNamespaceDisconnect,
+                    out,
+                );
             }
             _ => {
                 // A second CONNECT, a CONNECT_ERROR from the client, or a
                 // packet for a namespace the connection never joined.
-                self.drop_client(sid, DisconnectReason::ForcedServerClose, out);
+                self.drop_client(now, sid, DisconnectReason::ForcedServerClose, out);
                 let a = self.engine.close(now, sid);
                 out.extend(self.process(now, a));
             }
         }
     }
 
-    fn drop_client(&mut self, sid: &str, reason: DisconnectReason, out: &mut Vec<Action>) {
+    fn drop_client(
+        &mut self,
+        now: u64,
+        sid: &str,
+        reason: DisconnectReason,
+        out: &mut Vec<Action>,
+    ) {
         let ids: Vec<String> = self
             .clients
             .get(sid)
             .map(|c| c.nsps.values().cloned().collect())
             .unwrap_or_default();
         for id in ids {
-            self.disconnected(&id, reason, out);
+            self.disconnected(now, &id, reason, out);
         }
         if reason != DisconnectReason::ForcedServerClose {
             self.clients.remove(sid);

@@ -93,7 +93,11 @@ impl SocketServer {
         }
         let mut stored = Vec::new();
         let ack_id = emit.with_ack.then(|| self.next_ack(&nsp, &mut stored));
-        let frame = data_frame(false, &nsp, ack_id, emit.data_json, emit.binaries.len());
+        // Stored for recovery as Socket.IO stores it: sent to the socket's own room.
+        let own = [socket_id.to_owned()];
+        let stamped = self.stamp(now, &nsp, &own, &[], &emit, &mut stored);
+        let data = stamped.as_deref().unwrap_or(emit.data_json);
+        let frame = data_frame(false, &nsp, ack_id, data, emit.binaries.len());
         let actions = self.send_attached(now, &sid, frame, emit.binaries);
         out.ack_id = ack_id;
         out.actions = stored;
@@ -115,7 +119,9 @@ impl SocketServer {
         let targets = self.sockets_in(nsp, rooms, except);
         let mut stored = Vec::new();
         let ack_id = emit.with_ack.then(|| self.next_ack(nsp, &mut stored));
-        let frame = data_frame(false, nsp, ack_id, emit.data_json, emit.binaries.len());
+        let stamped = self.stamp(now, nsp, rooms, except, &emit, &mut stored);
+        let data = stamped.as_deref().unwrap_or(emit.data_json);
+        let frame = data_frame(false, nsp, ack_id, data, emit.binaries.len());
         let mut sids: Vec<&str> = Vec::with_capacity(targets.len());
         let mut recipients = Vec::new();
         for id in &targets {

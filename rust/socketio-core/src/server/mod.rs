@@ -23,12 +23,15 @@
 //!   engine connection's packets, its close, the connect timeout;
 //! - `socket`: joining a namespace, leaving it, and the disconnections;
 //! - `emit`: events to one socket or a broadcast, ack ids, acks;
+//! - `recovery`: connection state recovery: private session ids, packet
+//!   offsets, what to store, and the way back of a reconnecting socket;
 //! - `rooms`: room membership and broadcast targets;
 //! - `store`: the durable copy (what to write, [`StoredSocket`]s read back,
 //!   the room changes of a turn) and the revival after a restart.
 
 mod client;
 mod emit;
+mod recovery;
 mod rooms;
 mod socket;
 mod store;
@@ -40,6 +43,7 @@ use engineio_core::{Action as EngineAction, CloseReason, Engine};
 use crate::decoder::Decoder;
 
 pub use emit::{Emit, Emitted};
+pub use recovery::{KeptSession, StoredPacket};
 pub use store::{RoomChanges, StoreOp, StoredSocket, ACK_BLOCK};
 
 use store::PendingRooms;
@@ -50,12 +54,17 @@ pub struct SocketConfig {
     /// Time an engine connection may stay without joining any namespace
     /// (`connectTimeout`, default 45000 ms).
     pub connect_timeout: u64,
+    /// Connection state recovery: `Some(window)` keeps the session of a socket
+    /// that lost its connection for `window` ms (`maxDisconnectionDuration`) and
+    /// stamps every stored event with its offset; `None` (the default) is off.
+    pub recovery: Option<u64>,
 }
 
 impl Default for SocketConfig {
     fn default() -> Self {
         SocketConfig {
             connect_timeout: 45_000,
+            recovery: None,
         }
     }
 }
@@ -193,6 +202,20 @@ pub struct SocketServer {
     sockets: HashMap<String, SocketState>,
     /// Room changes of stored sockets not taken yet.
     pending_rooms: PendingRooms,
+    /// The last packet offset given (connection state recovery).
+    last_offset: u64,
+}
+
+/// A socket [`SocketServer::accept_new`] or [`SocketServer::accept_recovered`]
+/// accepted.
+#[derive(Debug)]
+pub struct Accepted {
+    /// The socket's id.
+    pub id: String,
+    /// Its private session id, with connection state recovery on.
+    pub pid: Option<String>,
+    /// The actions (the CONNECT answer, missed packets before it).
+    pub actions: Vec<Action>,
 }
 
 impl SocketServer {
@@ -205,6 +228,7 @@ impl SocketServer {
             namespaces: HashMap::new(),
             sockets: HashMap::new(),
             pending_rooms: PendingRooms::default(),
+            last_offset: 0,
         }
     }
 

@@ -2,12 +2,13 @@
 
 use std::collections::HashSet;
 
+use engineio_core::error::push_json_string;
 use engineio_core::{Data, SID_RANDOM_BYTES};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use super::{wrap, Action, DisconnectReason, SocketServer, SocketState, StoreOp};
+use super::{wrap, Accepted, Action, DisconnectReason, SocketServer, SocketState, StoreOp};
 use crate::packet::{encode_frame, PacketKind};
 
 impl SocketServer {
@@ -19,7 +20,9 @@ impl SocketServer {
 
     /// Accepts the CONNECT of engine session `sid` to `nsp`: creates the socket
     /// (id from `random`) and answers `0[/nsp,]{"sid":"<id>"}`. `None` when the
-    /// engine session is gone or already joined `nsp`.
+    /// engine session is gone or already joined `nsp`. With connection state
+    /// recovery on, use [`SocketServer::accept_new`], which gives the socket its
+    /// private session id too.
     pub fn accept(
         &mut self,
         now: u64,
@@ -27,45 +30,99 @@ impl SocketServer {
         nsp: &str,
         random: &[u8; SID_RANDOM_BYTES],
     ) -> Option<(String, Vec<Action>)> {
-        let client = self.clients.get(sid)?;
-        if client.nsps.contains_key(nsp) || !self.engine.has_session(sid) {
+        self.accept_new(now, sid, nsp, random, None)
+            .map(|a| (a.id, a.actions))
+    }
+
+    /// Accepts the CONNECT of engine session `sid` to `nsp` with a new socket: its
+    /// id from `random` and, when connection state recovery is on, its private
+    /// session id (`pid`, sent in the CONNECT answer) from `pid_random`. `None` when
+    /// the engine session is gone or already joined `nsp`.
+    pub fn accept_new(
+        &mut self,
+        now: u64,
+        sid: &str,
+        nsp: &str,
+        random: &[u8; SID_RANDOM_BYTES],
+        pid_random: Option<&[u8; SID_RANDOM_BYTES]>,
+    ) -> Option<Accepted> {
+        if !self.may_join(sid, nsp) {
             return None;
         }
         let mut id = Self::socket_id_from_random(random);
         while self.sockets.contains_key(&id) {
             id.push('_');
         }
+        let pid = self
+            .config
+            .recovery
+            .and(pid_random)
+            .map(Self::socket_id_from_random);
+        let mut actions = Vec::new();
+        self.add_socket(sid, nsp, &id, &mut actions);
+        self.send_connect(now, sid, nsp, &id, pid.as_deref(), &mut actions);
+        Some(Accepted { id, pid, actions })
+    }
+
+    /// Whether engine session `sid` may join `nsp` now.
+    pub(super) fn may_join(&self, sid: &str, nsp: &str) -> bool {
+        self.clients
+            .get(sid)
+            .is_some_and(|c| !c.nsps.contains_key(nsp))
+            && self.engine.has_session(sid)
+    }
+
+    /// Creates socket `id` of `sid` in `nsp`, in its own room (stored when its
+    /// connection is).
+    pub(super) fn add_socket(&mut self, sid: &str, nsp: &str, id: &str, out: &mut Vec<Action>) {
         if let Some(client) = self.clients.get_mut(sid) {
-            client.nsps.insert(nsp.to_owned(), id.clone());
+            client.nsps.insert(nsp.to_owned(), id.to_owned());
             client.connect_deadline = None;
         }
         let namespace = self.namespaces.entry(nsp.to_owned()).or_default();
-        namespace.sockets.insert(id.clone());
+        namespace.sockets.insert(id.to_owned());
         namespace
             .rooms
-            .entry(id.clone())
+            .entry(id.to_owned())
             .or_default()
-            .insert(id.clone());
+            .insert(id.to_owned());
         self.sockets.insert(
-            id.clone(),
+            id.to_owned(),
             SocketState {
                 sid: sid.to_owned(),
                 nsp: nsp.to_owned(),
-                rooms: HashSet::from([id.clone()]),
+                rooms: HashSet::from([id.to_owned()]),
             },
         );
-        let payload = format!("{{\"sid\":\"{id}\"}}");
-        let frame = encode_frame(PacketKind::Connect, nsp, None, 0, Some(&payload));
-        let mut actions = Vec::new();
         if self.clients.get(sid).is_some_and(|c| c.persisted) {
-            actions.push(Action::Store(StoreOp::SocketAdded {
-                id: id.clone(),
+            out.push(Action::Store(StoreOp::SocketAdded {
+                id: id.to_owned(),
                 sid: sid.to_owned(),
                 nsp: nsp.to_owned(),
             }));
         }
-        actions.extend(wrap(self.engine.send(now, sid, Data::Text(frame))));
-        Some((id, actions))
+    }
+
+    /// Sends the CONNECT answer: `0[/nsp,]{"sid":"<id>"[,"pid":"<pid>"]}`.
+    pub(super) fn send_connect(
+        &mut self,
+        now: u64,
+        sid: &str,
+        nsp: &str,
+        id: &str,
+        pid: Option<&str>,
+        out: &mut Vec<Action>,
+    ) {
+        let mut payload = String::with_capacity(64);
+        payload.push_str("{\"sid\":");
+        push_json_string(id, &mut payload);
+        if let Some(pid) = pid {
+            payload.push_str(",\"pid\":");
+            push_json_string(pid, &mut payload);
+        }
+        payload.push('}');
+        let frame = encode_frame(PacketKind::Connect, nsp, None, 0, Some(&payload));
+        out.extend(wrap(self.engine.send(now, sid, Data::Text(frame))));
     }
 
     /// Refuses the CONNECT of `sid` to `nsp` with CONNECT_ERROR and `data_json`.
@@ -101,7 +158,12 @@ impl SocketServer {
             if let Some(nsp) = self.sockets.get(&id).map(|s| s.nsp.clone()) {
                 let frame = encode_frame(PacketKind::Disconnect, &nsp, None, 0, None);
                 out.extend(wrap(self.engine.send(now, &sid, Data::Text(frame))));
-                self.disconnected(&id, DisconnectReason::ServerNamespaceDisconnect, &mut out);
+                self.disconnected(
+                    now,
+                    &id,
+                    DisconnectReason::ServerNamespaceDisconnect,
+                    &mut out,
+                );
             }
         }
         if close {
@@ -116,6 +178,7 @@ impl SocketServer {
     /// socket's JavaScript side for its last listeners).
     pub(super) fn disconnected(
         &mut self,
+        now: u64,
         socket_id: &str,
         reason: DisconnectReason,
         out: &mut Vec<Action>,
@@ -124,6 +187,9 @@ impl SocketServer {
             return;
         };
         let persisted = self.clients.get(&sid).is_some_and(|c| c.persisted);
+        if let Some(kept) = self.kept_session(now, socket_id, reason) {
+            out.push(kept);
+        }
         self.remove_socket(socket_id);
         // Its rows go with it: room changes not taken yet are moot.
         self.pending_rooms.forget(socket_id);

@@ -37,6 +37,38 @@ pub enum StoreOp {
     /// [`SocketServer::take_room_changes`] before the current turn ends.
     /// Reported once until they are taken, however many changes follow.
     RoomsChanged,
+    /// Connection state recovery: an event was sent, stamped with `offset` (the
+    /// last element of `data`); keep it for sockets of `nsp` that may come back
+    /// (in any of `rooms`, or any socket when empty, and in none of `except`).
+    /// One per emit, whatever the number of recipients.
+    PacketStored {
+        /// Its offset, increasing with time (about 1000 per millisecond).
+        offset: u64,
+        /// The namespace.
+        nsp: String,
+        /// The rooms it went to (none: the whole namespace).
+        rooms: Vec<String>,
+        /// The rooms it skipped.
+        except: Vec<String>,
+        /// The JSON array text `["name", ...args, "<offset>"]`.
+        data: String,
+        /// Its binary attachments, in placeholder order.
+        binaries: Vec<Vec<u8>>,
+    },
+    /// Connection state recovery: socket `id` of `nsp` lost its connection
+    /// (a recoverable reason) at `at`; keep its session (with its private
+    /// session id and `socket.data`, which the driver knows) until the window
+    /// passes. Comes right before its [`Action::Disconnect`].
+    SessionKept {
+        /// The socket.
+        id: String,
+        /// Its namespace.
+        nsp: String,
+        /// Its rooms, its own id included.
+        rooms: Vec<String>,
+        /// When it lost its connection.
+        at: u64,
+    },
     /// Ack ids of `nsp` below `up_to` may have been used: after a restart,
     /// allocation resumes there, so no id is ever reused.
     AckReserved {
