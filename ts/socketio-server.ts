@@ -33,6 +33,7 @@ import { SocketStore } from "./shim/store.js";
 import {
   coreOptions,
   loadCore,
+  offsetFloor,
   type SessionSnapshot,
   SocketCore,
   type StoredSocketRow,
@@ -325,7 +326,9 @@ export class SocketIoServer<
         const data = toJson(socket?._rawData() ?? {});
         store.addSocket(action.id, action.sid, action.nsp, toJson(socket?.handshake ?? {}), data);
         this.#savedData.set(action.id, data);
-        if (socket?._pid) this.#recovery?.setPid(action.id, socket._pid);
+        if (socket?._pid) {
+          this.#recovery?.setPid(action.id, { pid: socket._pid, since: socket._since });
+        }
         return;
       }
       case "socketRemoved":
@@ -347,12 +350,14 @@ export class SocketIoServer<
       case "sessionKept": {
         const recovery = this.#recovery;
         const socket = this.io._socket(action.id);
-        const pid = socket?._pid ?? recovery?.pidOf(action.id);
-        if (!recovery || !pid) return;
+        const p = socket?._pid
+          ? { pid: socket._pid, since: socket._since }
+          : recovery?.pidOf(action.id);
+        if (!recovery || !p) return;
         const data = socket
           ? toJson(socket._rawData() ?? {})
           : (this.#savedData.get(action.id) ?? store.socket(action.id)?.data ?? "{}");
-        recovery.keepSession({ ...action, pid, data });
+        recovery.keepSession({ ...action, pid: p.pid, since: p.since, data });
         return;
       }
       case "roomsChanged":
@@ -461,14 +466,33 @@ export class SocketIoServer<
   // ---- connection state recovery --------------------------------------------------
 
   /**
-   * The kept session `pid`, with the events stored from `offset` on. A stored socket
-   * whose connection vanished without a close (the object restarted under it, as in a
-   * deploy) is kept first, as if it had just lost its connection.
+   * The kept session `pid`, with the events stored after `offset`: kept here, or on
+   * another shard (asked over RPC; then this shard's own events from the moment it
+   * asked are added, and the socket keeps that moment as its `since`).
    */
-  #findSession(pid: string, offset: number): FoundSession | null {
+  #findSession(pid: string, offset: number): FoundSession | null | Promise<FoundSession | null> {
     const recovery = this.#recovery;
     if (!recovery) return null;
-    const found = recovery.find(pid, offset);
+    const here = this.#findHere(pid, offset);
+    if (here || this.#shards.others().length === 0) return here;
+    const since = offsetFloor(Date.now());
+    return this.#shards.takeSession(pid, offset).then((found) => {
+      if (!found) return null;
+      const own = this.#driver.turn(() => recovery.from(found.session.nsp, since));
+      return { ...found, after: [...found.after, ...own], since };
+    });
+  }
+
+  /**
+   * The kept session `pid` of this shard. A stored socket whose connection vanished
+   * without a close (the object restarted under it, as in a deploy) is kept first, as if
+   * it had just lost its connection.
+   */
+  #findHere(pid: string, offset: number): FoundSession | null {
+    const recovery = this.#recovery;
+    if (!recovery) return null;
+    const now = Date.now();
+    const found = recovery.find(pid, offset, now);
     if (found) return found;
     const id = recovery.socketOfPid(pid);
     const record = id === undefined ? null : this.#store.socket(id);
@@ -478,17 +502,30 @@ export class SocketIoServer<
     if (!row) return null;
     this.#keepOrphan(row);
     this.#store.removeSocket(row.id);
-    return recovery.find(pid, offset);
+    return recovery.find(pid, offset, now);
+  }
+
+  /**
+   * RPC from another shard (connection state recovery): the kept session `pid` if this
+   * shard has it, handed over (its row goes).
+   */
+  async socketIoTakeSession(pid: string, offset: number): Promise<FoundSession | null> {
+    return this.#driver.turn(() => {
+      const found = this.#findHere(pid, offset);
+      if (found) this.#recovery?.forget(pid);
+      return found;
+    });
   }
 
   /** Keeps the session of a stored socket whose connection vanished in a restart. */
   #keepOrphan(row: StoredSocketRow): void {
     const recovery = this.#recovery;
-    const pid = recovery?.pidOf(row.id);
-    if (!recovery || !pid) return;
+    const p = recovery?.pidOf(row.id);
+    if (!recovery || !p) return;
     recovery.keepSession({
       id: row.id,
-      pid,
+      pid: p.pid,
+      since: p.since,
       nsp: row.nsp,
       rooms: [row.id, ...row.rooms],
       data: this.#store.socket(row.id)?.data ?? "{}",

@@ -253,6 +253,58 @@ describe("connection state recovery on /recover-short/ (3 s window, middlewares 
   });
 });
 
+describe("connection state recovery on /shard-recover/ (4 shards)", () => {
+  const clients = new Clients();
+  afterEach(() => clients.closeAll());
+
+  it("a client comes back to whichever shard its new session lands on, with everything it missed", {
+    timeout: 90_000,
+  }, async () => {
+    const room = `moving-${uid()}`;
+    const away = await clients.connect("shard-recover", "/", { transports: ["websocket"] });
+    await away.call("join", room);
+    await away.call("set-data", { n: 1 });
+    const sender = await clients.connect("shard-recover", "/", { transports: ["websocket"] });
+    await sender.call("burst", room, 1);
+    await away.next("burst");
+    const id = away.id;
+    const shardOf = async (): Promise<number> =>
+      ((await away.call("where")) as { shard: number }).shard;
+    let shard = await shardOf();
+    let expected = [0];
+    let moves = 0;
+    // New sessions go to a random shard: cycles until the socket moved twice (a second
+    // move starts from a shard the socket only arrived at), bounded.
+    for (let cycle = 0; moves < 2; cycle++) {
+      expect(cycle, "cycles before two moves between shards").toBeLessThan(40);
+      await drop(away);
+      await sender.call("burst", room, 10);
+      // The broadcast reaches the other shards over RPC after the sender's ack.
+      await sleep(300);
+      await reconnect(away);
+      expected = [...expected, ...range(10)];
+      expect(away.id).toBe(id);
+      expect(away.socket.recovered).toBe(true);
+      await waitUntil(
+        async () => bursts(away).length,
+        (n) => n >= expected.length,
+        { timeoutMs: 10_000, intervalMs: 50, what: `the missed bursts of cycle ${cycle}` },
+      );
+      const now = await shardOf();
+      if (now !== shard) moves++;
+      shard = now;
+      expect(await away.call("whoami")).toMatchObject({
+        id,
+        recovered: true,
+        rooms: [id, room].sort(),
+        data: { n: 1 },
+      });
+    }
+    await sleep(300);
+    expect(bursts(away)).toEqual(expected);
+  });
+});
+
 describe("connection state recovery across a restart of wrangler dev (a deploy)", () => {
   const clients = new Clients();
   let dev: WranglerDev | undefined;

@@ -21,7 +21,8 @@ export type SioMount =
   | "shard-hib"
   | "renamed"
   | "recover"
-  | "recover-short";
+  | "recover-short"
+  | "shard-recover";
 
 /** How socket.io-client reaches the server. */
 export interface Mode {

@@ -5,6 +5,7 @@
  */
 // biome-ignore-all lint/suspicious/noExplicitAny: `SocketData` defaults to `any` as in Socket.IO
 
+import type { FoundSession } from "../shim/recovery.js";
 import type { RemoteSocket } from "./broadcast-operator.js";
 import { BroadcastOperator } from "./broadcast-operator.js";
 import {
@@ -518,9 +519,28 @@ export class Namespace<
    * @internal
    */
   _add(sid: string, auth: Record<string, unknown>, handshake: Omit<Handshake, "auth">): void {
-    const core = this.server._core;
     // Connection state recovery: the client names its kept session (pid, offset).
-    const found = core.findSession(this.name, auth);
+    const found = this.server._core.findSession(this.name, auth);
+    if (!(found instanceof Promise)) {
+      this.#join(sid, auth, handshake, found);
+      return;
+    }
+    found.then(
+      (f) => this.#join(sid, auth, handshake, f),
+      (e: unknown) => {
+        reportError(e);
+        this.#join(sid, auth, handshake, null);
+      },
+    );
+  }
+
+  #join(
+    sid: string,
+    auth: Record<string, unknown>,
+    handshake: Omit<Handshake, "auth">,
+    found: FoundSession | null,
+  ): void {
+    const core = this.server._core;
     const random = crypto.getRandomValues(
       new Uint8Array(core.recovering ? 2 * ID_BYTES : ID_BYTES),
     );
@@ -538,6 +558,7 @@ export class Namespace<
         // stored by us; unreadable only if damaged: start from empty data
       }
       socket._recovering(data as SocketData, found.session.rooms);
+      socket._since = found.since ?? found.session.since;
     }
     const connect = (err?: Error): void => {
       if (err) {

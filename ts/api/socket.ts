@@ -166,6 +166,11 @@ export class Socket<
    * connected in it, else in storage). @internal
    */
   _pid: string | undefined;
+  /**
+   * When it moved here from another shard (recovered there): this shard's offset at its
+   * arrival (connection state recovery). @internal
+   */
+  _since: number | undefined;
 
   #state: State = "pending";
   readonly #core: Core;

@@ -36,11 +36,11 @@ export interface CoreOwner {
   /** The `socket.data` of socket `id` may have changed in this turn. */
   dataTouched(id: string): void;
   /**
-   * Connection state recovery: the kept session `pid` with the events stored from
-   * `offset` on (also the session of a stored socket whose connection vanished in a
-   * restart); null when there is none or recovery is off.
+   * Connection state recovery: the kept session `pid` with the events stored after
+   * `offset` (here, or asked of the other shards: then a promise); null when there is
+   * none or recovery is off.
    */
-  findSession(pid: string, offset: number): FoundSession | null;
+  findSession(pid: string, offset: number): FoundSession | null | Promise<FoundSession | null>;
   /** Connection state recovery: session `pid` came back, or may not; its row goes. */
   forgetSession(pid: string): void;
 }
@@ -103,12 +103,21 @@ export class Core {
    * `auth.offset`, when it may be: within the window, and the client's last offset
    * still stored. A session past its window is forgotten.
    */
-  findSession(nsp: string, auth: Record<string, unknown>): FoundSession | null {
+  findSession(
+    nsp: string,
+    auth: Record<string, unknown>,
+  ): FoundSession | null | Promise<FoundSession | null> {
     const { pid, offset } = auth;
     if (!this.recovering || typeof pid !== "string" || typeof offset !== "string") return null;
     const at = parseOffset(offset);
     if (at === undefined) return null;
     const found = this.#owner.findSession(pid, at);
+    return found instanceof Promise
+      ? found.then((f) => this.#recoverable(nsp, pid, f))
+      : this.#recoverable(nsp, pid, found);
+  }
+
+  #recoverable(nsp: string, pid: string, found: FoundSession | null): FoundSession | null {
     if (!found || found.session.nsp !== nsp) return null;
     const now = Date.now();
     if (!this.#core.isRecoverable(now, found.session.at, found.offsetFound)) {

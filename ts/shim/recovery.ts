@@ -31,9 +31,9 @@ const SCHEMA = [
      except_rooms TEXT NOT NULL, data TEXT NOT NULL, binaries BLOB)`,
   `CREATE TABLE IF NOT EXISTS sio_sessions (
      pid TEXT PRIMARY KEY, id TEXT NOT NULL, nsp TEXT NOT NULL, rooms TEXT NOT NULL,
-     data TEXT NOT NULL, at INTEGER NOT NULL)`,
+     data TEXT NOT NULL, at INTEGER NOT NULL, since INTEGER)`,
   "CREATE INDEX IF NOT EXISTS sio_sessions_at ON sio_sessions (at)",
-  "CREATE TABLE IF NOT EXISTS sio_pids (id TEXT PRIMARY KEY, pid TEXT NOT NULL)",
+  "CREATE TABLE IF NOT EXISTS sio_pids (id TEXT PRIMARY KEY, pid TEXT NOT NULL, since INTEGER)",
   "CREATE INDEX IF NOT EXISTS sio_pids_pid ON sio_pids (pid)",
 ];
 
@@ -49,6 +49,18 @@ export interface KeptSession extends KeptSessionRow {
   nsp: string;
   /** `socket.data`, as JSON text. */
   data: string;
+  /**
+   * When the socket moved to this shard from another (recovered there): the offset
+   * from which this shard's events are the ones its client may not have had. Its
+   * client's offset may be one of the other shard's, unknown here.
+   */
+  since?: number;
+}
+
+/** What this shard knows of a socket for recovery: its pid, and where it arrived. */
+export interface SocketPid {
+  pid: string;
+  since?: number;
 }
 
 /** What a reconnecting client may get back: its session and the events after its offset. */
@@ -58,6 +70,12 @@ export interface FoundSession {
   offsetFound: boolean;
   /** The events of its namespace stored after its offset, in order. */
   after: StoredPacketRow[];
+  /**
+   * When the session came from another shard: this shard's offset at the moment it was
+   * asked for (its own events from there on are in `after` too), which the socket keeps
+   * as its `since`.
+   */
+  since?: number;
 }
 
 /** Storage counters of this file, for tests and the benchmark. */
@@ -145,25 +163,37 @@ export class RecoveryStore implements AlarmWork {
   /** Keeps the session of a socket that lost its connection (`sessionKept`). */
   keepSession(s: KeptSession): void {
     this.#exec(
-      "INSERT OR REPLACE INTO sio_sessions (pid, id, nsp, rooms, data, at) VALUES (?, ?, ?, ?, ?, ?)",
+      `INSERT OR REPLACE INTO sio_sessions (pid, id, nsp, rooms, data, at, since)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
       s.pid,
       s.id,
       s.nsp,
       JSON.stringify(s.rooms),
       s.data,
       s.at,
+      s.since ?? null,
     );
     this.#expires(s.at);
   }
 
   /** Remembers the pid of a stored socket. */
-  setPid(id: string, pid: string): void {
-    this.#exec("INSERT OR REPLACE INTO sio_pids (id, pid) VALUES (?, ?)", id, pid);
+  setPid(id: string, p: SocketPid): void {
+    this.#exec(
+      "INSERT OR REPLACE INTO sio_pids (id, pid, since) VALUES (?, ?, ?)",
+      id,
+      p.pid,
+      p.since ?? null,
+    );
   }
 
   /** The pid of a stored socket. */
-  pidOf(id: string): string | undefined {
-    return this.#exec<{ pid: string }>("SELECT pid FROM sio_pids WHERE id = ?", id)[0]?.pid;
+  pidOf(id: string): SocketPid | undefined {
+    const row = this.#exec<{ pid: string; since: number | null }>(
+      "SELECT pid, since FROM sio_pids WHERE id = ?",
+      id,
+    )[0];
+    if (!row) return undefined;
+    return row.since === null ? { pid: row.pid } : { pid: row.pid, since: Number(row.since) };
   }
 
   /** A stored socket is gone. */
@@ -178,15 +208,21 @@ export class RecoveryStore implements AlarmWork {
 
   // ---- reading back -------------------------------------------------------------------
 
-  /** The kept session `pid`, with the events of its namespace from `offset` on. */
-  find(pid: string, offset: number): FoundSession | null {
+  /**
+   * The kept session `pid`, with the events of its namespace after its client's
+   * `offset`. A socket that moved here from another shard may come back with an offset
+   * of that shard: then the events from its arrival on (`since`) are the ones it may
+   * not have had, as long as none of them can have expired yet.
+   */
+  find(pid: string, offset: number, now: number): FoundSession | null {
     const rows = this.#exec<{
       id: string;
       nsp: string;
       rooms: string;
       data: string;
       at: number;
-    }>("SELECT id, nsp, rooms, data, at FROM sio_sessions WHERE pid = ?", pid);
+      since: number | null;
+    }>("SELECT id, nsp, rooms, data, at, since FROM sio_sessions WHERE pid = ?", pid);
     const row = rows[0];
     if (!row) return null;
     const session: KeptSession = {
@@ -197,35 +233,37 @@ export class RecoveryStore implements AlarmWork {
       data: row.data,
       at: Number(row.at),
     };
-    return { session, ...this.after(session.nsp, offset) };
+    if (row.since !== null) session.since = Number(row.since);
+    const found = this.after(session.nsp, offset);
+    if (
+      !found.offsetFound &&
+      session.since !== undefined &&
+      session.since >= offsetFloor(now - this.#window)
+    ) {
+      return { session, offsetFound: true, after: this.from(session.nsp, session.since) };
+    }
+    return { session, ...found };
   }
 
-  /** The events of `nsp` from `offset` on: whether `offset` itself is there, and the rest. */
-  after(nsp: string, offset: number): { offsetFound: boolean; after: StoredPacketRow[] } {
-    const rows = this.#exec<{
-      offset: number;
-      rooms: string;
-      except_rooms: string;
-      data: string;
-      binaries: ArrayBuffer | null;
-    }>(
+  /** The events of `nsp` from `offset` on (itself included). */
+  from(nsp: string, offset: number): StoredPacketRow[] {
+    return this.#rows(nsp, offset).map(packetOf);
+  }
+
+  #rows(nsp: string, offset: number): PacketRow[] {
+    return this.#exec<PacketRow>(
       `SELECT offset, rooms, except_rooms, data, binaries FROM sio_packets
         WHERE offset >= ? AND nsp = ? ORDER BY offset`,
       offset,
       nsp,
     );
+  }
+
+  /** The events of `nsp` from `offset` on: whether `offset` itself is there, and the rest. */
+  after(nsp: string, offset: number): { offsetFound: boolean; after: StoredPacketRow[] } {
+    const rows = this.#rows(nsp, offset);
     const offsetFound = rows.length > 0 && Number(rows[0]?.offset) === offset;
-    const after: StoredPacketRow[] = [];
-    for (const r of offsetFound ? rows.slice(1) : rows) {
-      const p: StoredPacketRow = {
-        data: r.data,
-        rooms: parseStrings(r.rooms),
-        except: parseStrings(r.except_rooms),
-      };
-      if (r.binaries) p.binaries = unpackBinaries(new Uint8Array(r.binaries));
-      after.push(p);
-    }
-    return { offsetFound, after };
+    return { offsetFound, after: (offsetFound ? rows.slice(1) : rows).map(packetOf) };
   }
 
   /** A session came back or may not: its row goes. */
@@ -280,6 +318,25 @@ export class RecoveryStore implements AlarmWork {
       Number(this.#exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`)[0]?.n ?? 0);
     return { packets: n("sio_packets"), sessions: n("sio_sessions"), pids: n("sio_pids") };
   }
+}
+
+/** A row of `sio_packets`. */
+type PacketRow = {
+  offset: number;
+  rooms: string;
+  except_rooms: string;
+  data: string;
+  binaries: ArrayBuffer | null;
+};
+
+function packetOf(r: PacketRow): StoredPacketRow {
+  const p: StoredPacketRow = {
+    data: r.data,
+    rooms: parseStrings(r.rooms),
+    except: parseStrings(r.except_rooms),
+  };
+  if (r.binaries) p.binaries = unpackBinaries(new Uint8Array(r.binaries));
+  return p;
 }
 
 function parseStrings(text: string): string[] {

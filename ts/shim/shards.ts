@@ -12,6 +12,7 @@
 import { RpcTarget } from "cloudflare:workers";
 import type { AckReceiver, ShardLink, ShardPeer, ShardRequest } from "../api/cluster.js";
 import { parseShardName, shardName } from "../shards.js";
+import type { FoundSession } from "./recovery.js";
 import type { SocketStore } from "./store.js";
 
 /** The RPC methods a shard offers the others (those of `SocketIoServer`). */
@@ -28,6 +29,11 @@ export interface ShardService {
    * answer: this shard's number of sessions when it is beyond `count`, else 0.
    */
   socketIoShardsReach(reach: number, count: number): Promise<number>;
+  /**
+   * Connection state recovery: the kept session `pid` if that shard has it (it is taken
+   * from there), with its events after `offset`.
+   */
+  socketIoTakeSession(pid: string, offset: number): Promise<FoundSession | null>;
 }
 
 interface Namespace {
@@ -227,6 +233,24 @@ export class Shards implements ShardLink {
     };
     this.#peers.set(index, peer);
     return peer;
+  }
+
+  /**
+   * Connection state recovery: asks every other shard, at once, for the kept session
+   * `pid` (a client reconnects to whichever shard its new session was routed to); the
+   * one that has it hands it over. A shard that fails counts as not having it.
+   */
+  async takeSession(pid: string, offset: number): Promise<FoundSession | null> {
+    const asks = this.others().map((p) =>
+      (this.#service(p.index)?.socketIoTakeSession(pid, offset) ?? Promise.resolve(null)).catch(
+        (e: unknown) => {
+          console.error(`socket.io-durable: shard ${p.index} failed to look up a session:`, e);
+          return null;
+        },
+      ),
+    );
+    for (const found of await Promise.all(asks)) if (found) return found;
+    return null;
   }
 
   remote(receiver: AckReceiver): AckReceiver {
