@@ -371,6 +371,53 @@ const commands = {
   },
 
   /**
+   * Connection state recovery: the first connection joins `room`, gets one broadcast
+   * (so that it has an offset), loses its transport; the second sends `count`
+   * broadcasts to `room`, each acknowledged; then the first reconnects. The time runs
+   * from its reconnect until the last missed broadcast is in.
+   */
+  async replay({ room, count, timeoutMs = 60_000 }) {
+    const [away, sender] = conns;
+    await away.join(room);
+    let got = 0;
+    let target = 1;
+    let done = () => {};
+    const onMissed = () => {
+      got++;
+      if (got >= target) done();
+    };
+    away.onBroadcast("missed", onMissed);
+    const cast = (seq) =>
+      new Promise((resolve) => sender.socket.emit("cast", room, "missed", { seq }, resolve));
+    const until = (n, what) => {
+      target = n;
+      return withTimeout(
+        new Promise((resolve) => {
+          done = resolve;
+          if (got >= n) resolve();
+        }),
+        timeoutMs,
+        what,
+      );
+    };
+    // One broadcast first, so that the client has an offset to come back with.
+    const first = until(1, "the first broadcast");
+    await cast(-1);
+    await first;
+    const gone = new Promise((resolve) => away.socket.once("disconnect", resolve));
+    away.socket.io.engine.close();
+    await withTimeout(gone, timeoutMs, "disconnect");
+    for (let i = 0; i < count; i++) await cast(i);
+    const all = until(1 + count, `${count} missed broadcasts`);
+    const t0 = performance.now();
+    await away.reconnect(timeoutMs);
+    await all;
+    const ms = performance.now() - t0;
+    away.socket.off("missed", onMissed);
+    return { ms, recovered: away.socket.recovered === true, received: got - 1 };
+  },
+
+  /**
    * The first connection joins `count` distinct rooms `<prefix>0` …: with `mode`
    * "handler", one `join-many` event whose handler calls `socket.join` `count` times;
    * with "events", `count` `join` events sent at once, each acknowledged. Resolves when

@@ -297,6 +297,37 @@ export function renderShardTable(rows) {
   return lines.join("\n");
 }
 
+/**
+ * The rows of the recovery table: [metric, recovery off, recovery on]. What has no
+ * meaning with the option off is null there ("n/a").
+ */
+export function recoveryRows(ctx) {
+  const r = ctx.results.recovery;
+  const S = ctx.sizes.recovery;
+  const casts = (cls, get) => {
+    const v = r?.casts?.[cls];
+    return v ? get(v) : null;
+  };
+  const both = (metric, get) => [metric, casts("bench", get), casts("recover", get)];
+  return [
+    both(`rows written per broadcast (room of ${fmt(S.receivers)}) ↓`, (v) => v.rowsWrittenPerCast),
+    both("rows read per broadcast ↓", (v) => v.rowsReadPerCast),
+    both("server CPU µs per broadcast ↓", (v) => v.serverCpuUsPerCast),
+    both("ms per broadcast (acknowledged) ↓", (v) => v.msPerCast),
+    [`time to replay ${fmt(S.missed)} missed broadcasts, p50 ms ↓`, null, r?.replay?.p50 ?? null],
+    [`rows read to replay ${fmt(S.missed)} ↓`, null, r?.replay?.rowsRead ?? null],
+  ];
+}
+
+export function renderRecoveryTable(rows) {
+  const header = ["metric", "recovery off", "recovery on"];
+  const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => " --- ").join("|")}|`];
+  for (const [metric, off, on] of rows) {
+    lines.push(`| ${[metric, off === null ? "n/a" : fmt(off), fmt(on)].join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
 export function renderMicro(ctx) {
   if (!ctx.results.micro) return null;
   const lines = ["| benchmark | median time | throughput |", "| --- | --- | --- |"];
@@ -455,7 +486,11 @@ function machine() {
 const READING_START = "<!-- reading: kept when the file is regenerated -->";
 const READING_END = "<!-- end of reading -->";
 
-export function writeReport(ctx, file, { table, shardTable, micro, noteLines, durationS }) {
+export function writeReport(
+  ctx,
+  file,
+  { table, shardTable, recoveryTable, micro, noteLines, durationS },
+) {
   const m = machine();
   const v = versions(ctx);
   let reading = `${READING_START}\n\n## Reading\n\n(No reading written for this run yet.)\n\n${READING_END}`;
@@ -559,6 +594,16 @@ request or an RPC call received (Cloudflare bills each RPC call as a request; in
 WebSocket messages count 20:1).
 
 ${shardTable}
+
+### Connection state recovery
+
+The same server with Socket.IO's defaults and with \`connectionStateRecovery: {}\`
+(two-minute window): broadcasts to a room, each acknowledged to the emitter, with the
+rows the object's SQLite storage wrote and read (from the cost counters); and a client
+that lost its transport while another sent it broadcasts, from its reconnect until the
+last missed broadcast is in (socket.io-client over WebSocket).
+
+${recoveryTable}
 
 ${micro ? `## Core micro-benchmarks (\`cargo bench -p socketio-core --bench core\`)\n\nNative code with the workspace's release profile (\`opt-level = "z"\`, as the WebAssembly build), 1 s warm-up and 2 s of measurement per benchmark.\n\n${micro}\n\n` : ""}## Notes of the run
 

@@ -32,7 +32,9 @@ import { BENCH, createContext, errorText, log, ROOT, SERVERS } from "./common.mj
 import { exec, stopAll } from "./processes.mjs";
 import {
   notes,
+  recoveryRows,
   renderMicro,
+  renderRecoveryTable,
   renderShardTable,
   renderTable,
   shardRows,
@@ -46,6 +48,7 @@ import { fanoutWorkload } from "./workloads/fanout.mjs";
 import { startIdle } from "./workloads/idle.mjs";
 import { joinsWorkload } from "./workloads/joins.mjs";
 import { microBenchmarks } from "./workloads/micro.mjs";
+import { recoveryWorkload } from "./workloads/recovery.mjs";
 import { shardsWorkload } from "./workloads/shards.mjs";
 import { measureSizes } from "./workloads/sizes.mjs";
 import { splitWorkload } from "./workloads/split.mjs";
@@ -64,6 +67,7 @@ const WORKLOADS = [
   "throughput",
   "fanout",
   "shards",
+  "recovery",
   "joins",
   "connections",
   "wake",
@@ -219,6 +223,9 @@ async function main(opts) {
     }
     if (wanted("fanout")) await run("fan-out", () => fanoutWorkload(ctx, servers));
     if (wanted("shards")) await run("shards (1 and 4)", () => shardsWorkload(ctx, servers));
+    if (wanted("recovery")) {
+      await run("connection state recovery", () => recoveryWorkload(ctx, servers));
+    }
     if (wanted("joins")) await run("joins", () => joinsWorkload(ctx, servers));
     if (wanted("connections")) await run("connections", () => connectionsWorkload(ctx, servers));
     if (!opts.quick && wanted("wake")) {
@@ -255,15 +262,32 @@ async function main(opts) {
   } catch (error) {
     R.failures.push(`shards table: ${errorText(error)}`);
   }
+  let recoveryTable = "(no table)";
+  let recoveryTableRows = [];
+  try {
+    recoveryTableRows = recoveryRows(ctx);
+    recoveryTable = renderRecoveryTable(recoveryTableRows);
+  } catch (error) {
+    R.failures.push(`recovery table: ${errorText(error)}`);
+  }
   const micro = renderMicro(ctx);
   const noteLines = notes(ctx, servers);
   const durationS = (Date.now() - started) / 1000;
   console.log(`\n${table}\n`);
   console.log(`${shardTable}\n`);
+  console.log(`${recoveryTable}\n`);
   if (micro) console.log(`${micro}\n`);
   for (const n of noteLines) console.log(`- ${n}`);
   console.log(`\nbench ${opts.quick ? "(quick) " : ""}finished in ${durationS.toFixed(0)} s`);
-  if (opts.out) writeReport(ctx, opts.out, { table, shardTable, micro, noteLines, durationS });
+  if (opts.out)
+    writeReport(ctx, opts.out, {
+      table,
+      shardTable,
+      recoveryTable,
+      micro,
+      noteLines,
+      durationS,
+    });
   if (opts.json) {
     const columns = ["workload", "metric", ...SERVERS];
     const json = rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
@@ -277,6 +301,7 @@ async function main(opts) {
           one,
           four,
         })),
+        recoveryRows: recoveryTableRows.map(([metric, off, on]) => ({ metric, off, on })),
         failures: R.failures,
         notes: noteLines,
       }),

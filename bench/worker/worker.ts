@@ -1,7 +1,7 @@
 /**
  * Benchmark worker, served by `wrangler dev` during `npm run bench`.
  *
- * - `/socket.io/?do=<name>&cls=<bench|wake>[&shards=N]`: socket.io-durable with the same
+ * - `/socket.io/?do=<name>&cls=<bench|wake|recover>[&shards=N]`: socket.io-durable with the same
  *   handlers as the Node server of the benchmark (`bench/node-server.mjs`), in the
  *   Durable Object named `<name>` (on N shards: `<name>` and its shard objects).
  * - `/bare/?do=<name>`: the limit: a bare Durable Object WebSocket echo (hibernation
@@ -264,6 +264,11 @@ export class BenchSocketIo extends CountedSocketIo {
   static override options: ServerOptions = {};
 }
 
+/** socket.io-durable with connection state recovery on (Socket.IO's default window). */
+export class RecoverSocketIo extends CountedSocketIo {
+  static override options: ServerOptions = { connectionStateRecovery: {} };
+}
+
 /**
  * The same server for the wake benchmark: a two-minute ping interval, so that the
  * object is evicted (after ~10-15 s idle under `wrangler dev`) before the first
@@ -370,6 +375,7 @@ export class CoreEcho extends DurableObject<Env> {
 interface Env {
   BENCH: DurableObjectNamespace<BenchSocketIo>;
   WAKE: DurableObjectNamespace<WakeSocketIo>;
+  RECOVER: DurableObjectNamespace<RecoverSocketIo>;
   BARE: DurableObjectNamespace<BareEcho>;
   CORE: DurableObjectNamespace<CoreEcho>;
 }
@@ -382,6 +388,8 @@ function namespaceOf(env: Env, cls: string | null): AnyNamespace | null {
       return env.BENCH;
     case "wake":
       return env.WAKE;
+    case "recover":
+      return env.RECOVER;
     case "bare":
       return env.BARE;
     case "core":

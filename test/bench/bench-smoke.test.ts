@@ -57,9 +57,10 @@ describe("npm run bench -- --quick", () => {
     const output = `${r.stdout}\n${r.stderr}`;
     expect(r.status, output.slice(-4000)).toBe(0);
     expect(output).toContain("bench (quick) finished");
-    const { rows, shardRows, failures } = JSON.parse(readFileSync(json, "utf8")) as {
+    const { rows, shardRows, recoveryRows, failures } = JSON.parse(readFileSync(json, "utf8")) as {
       rows: Row[];
       shardRows: { workload: string; metric: string; one: unknown; four: unknown }[];
+      recoveryRows: { metric: string; off: unknown; on: unknown }[];
       failures: string[];
     };
     expect(failures).toEqual([]);
@@ -82,8 +83,18 @@ describe("npm run bench -- --quick", () => {
       const present = (v: unknown) => typeof v === "number" && Number.isFinite(v);
       expect(present(row.one) && present(row.four), `${row.workload} / ${row.metric}`).toBe(true);
     }
+    // The recovery table: every row has a figure with recovery on; the costs per
+    // broadcast one with it off too.
+    expect(recoveryRows).toHaveLength(6);
+    for (const row of recoveryRows) {
+      expect(typeof row.on === "number" && Number.isFinite(row.on), row.metric).toBe(true);
+      if (row.metric.includes("per broadcast")) expect(typeof row.off, row.metric).toBe("number");
+    }
+    // With recovery off a broadcast writes nothing; on, one row.
+    expect(recoveryRows[0]?.off).toBe(0);
+    expect(recoveryRows[0]?.on).toBe(1);
     // The printed tables have the same rows (and each a header and a separator line).
     const printed = output.split("\n").filter((line) => line.startsWith("| ")).length;
-    expect(printed).toBe(rows.length + 2 + shardRows.length + 2);
+    expect(printed).toBe(rows.length + 2 + shardRows.length + 2 + recoveryRows.length + 2);
   }, 180_000);
 });

@@ -148,7 +148,7 @@ export class RecoveryStore implements AlarmWork {
     binaries: Uint8Array[] | undefined,
   ): void {
     this.#exec(
-      `INSERT OR REPLACE INTO sio_packets (offset, nsp, rooms, except_rooms, data, binaries)
+      `INSERT INTO sio_packets (offset, nsp, rooms, except_rooms, data, binaries)
        VALUES (?, ?, ?, ?, ?, ?)`,
       offset,
       nsp,
