@@ -169,6 +169,35 @@ describe("connection state recovery on /recover/", () => {
     expect(((await away.call("whoami")) as WhoAmI).rooms).toEqual([id, room].sort());
   });
 
+  it("a socket revived after an eviction keeps its pid: it drops, and comes back with what it missed", {
+    timeout: 90_000,
+  }, async () => {
+    const room = `woken-${uid()}`;
+    const away = await clients.connect("recover", "/", { transports: ["websocket"] });
+    await away.next("welcome");
+    await away.call("join", room);
+    const sender = await clients.connect("recover", "/", { transports: ["websocket"] });
+    await sender.call("burst", room, 1);
+    await away.next("burst");
+    const id = away.id;
+    const wakes = (await stats("recover")).wakes;
+    // Idle until wrangler dev evicts the object (before the first ping, 25 s after the
+    // handshake); the sockets stay open, hibernated.
+    await sleep(20_000);
+    await drop(away);
+    await sender.call("burst", room, 20);
+    await reconnect(away);
+    expect((await stats("recover")).wakes).toBeGreaterThan(wakes);
+    expect(away.id).toBe(id);
+    expect(away.socket.recovered).toBe(true);
+    await waitUntil(
+      async () => bursts(away).length,
+      (n) => n >= 21,
+      { timeoutMs: 10_000, intervalMs: 50, what: "every burst" },
+    );
+    expect(bursts(away)).toEqual([0, ...range(20)]);
+  });
+
   it("a client that disconnected itself gets a new socket", async () => {
     const c = await clients.connect("recover", "/", { transports: ["websocket"] });
     const room = `bye-${uid()}`;

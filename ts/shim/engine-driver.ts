@@ -471,6 +471,9 @@ export class EngineDriver {
     // listeners, which may need every other session already in place.
     const expired: [WebSocket, SessionSnapshot][] = [];
     for (const ws of this.#ctx.getWebSockets()) {
+      // A WebSocket whose close is being handled is still listed while its listeners
+      // run (they may broadcast, which revives everything): its session is over.
+      if (this.#sessions.get(ws) === DETACHED) continue;
       const att = ws.deserializeAttachment() as Attachment | null;
       if (!att || att.nextPingAt === undefined) continue;
       if (this.core.hasSession(att.sid)) continue;
