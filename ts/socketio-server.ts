@@ -18,6 +18,7 @@
 import type { ShardRequest } from "./api/cluster.js";
 import { toJson } from "./api/codec.js";
 import type { ServerOptions } from "./api/options.js";
+import { Scheduler } from "./api/scheduler.js";
 import { Server } from "./api/server.js";
 import { type ServerRequest, serveServerRequest, serveShardRequest } from "./api/shard-service.js";
 import type { Handshake } from "./api/socket.js";
@@ -29,6 +30,7 @@ import { DRIVER, DrivenObject } from "./shim/driven-object.js";
 import { EngineDriver, logFailure, type SocketAction } from "./shim/engine-driver.js";
 import { Shards } from "./shim/shards.js";
 import { SocketStore } from "./shim/store.js";
+import { TaskStore } from "./shim/task-store.js";
 import {
   coreOptions,
   loadCore,
@@ -75,6 +77,8 @@ export class SocketIoServer<
   readonly #store: SocketStore;
   /** The other shards of this server. */
   readonly #shards: Shards;
+  /** The app's scheduled tasks (`io.schedule`), on the alarm beside the heartbeat. */
+  readonly #tasks: TaskStore;
   /** Engine sessions whose stored sockets are loaded in the core. */
   readonly #loaded = new Set<string>();
   /** Whether every stored socket is loaded in the core (needed by broadcasts). */
@@ -135,6 +139,12 @@ export class SocketIoServer<
       logs.engine,
     );
     this.#driver = driver;
+    this.#tasks = new TaskStore(ctx.storage.sql, this.#store.counters);
+    const scheduler = new Scheduler(this.#tasks, {
+      turn: (fn) => driver.turn(fn),
+      requestAlarm: (at) => driver.requestAlarm(at),
+    });
+    driver.addAlarmWork(scheduler);
     this.io = new Server(
       new Core(core, {
         run: (actions) => driver.run(actions),
@@ -160,6 +170,7 @@ export class SocketIoServer<
       options,
       this.#shards,
       logs.socket,
+      scheduler,
     );
     const ready = this.#startSetup();
     if (ready) {
@@ -282,7 +293,7 @@ export class SocketIoServer<
     return new Response("Not found", { status: 404 });
   }
 
-  /** Counters for tests and monitoring: wakes, revivals, storage use. */
+  /** Counters for tests and monitoring: wakes, revivals, storage use, stored tasks. */
   async stats(): Promise<Record<string, unknown>> {
     const clientsCount = this.#driver.turn(() => this.#driver.clientsCount());
     const storage = { ...this.#store.counters };
@@ -298,6 +309,7 @@ export class SocketIoServer<
       storage,
       storedSockets: this.#store.socketCount(),
       storedRooms: this.#store.roomRowCount(),
+      scheduledTasks: this.#tasks.count(),
     };
   }
 
