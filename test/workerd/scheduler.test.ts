@@ -366,6 +366,42 @@ describe("the scheduler and the heartbeat on one alarm", () => {
     expect(a.closeEvent).toBeNull();
   });
 
+  it("the heartbeat's alarms read the tasks once per start, then not at all while none is due", async () => {
+    const name = newObjectName("task-quiet");
+    const stub = stubOf(name);
+    const a = await member(name);
+    const firstPing = (await attachmentOf(stub, a.sid))?.nextPingAt as number;
+    const queries = async (incarnation: Incarnation) =>
+      ((await incarnation.stats()).storage as { queries: number }).queries;
+
+    const fresh = await Incarnation.start(stub);
+    // (The first stats() of a start reads the shard counts after the counters.)
+    await queries(fresh);
+    const q0 = await queries(fresh);
+    await fresh.alarm(firstPing);
+    expect(await a.next()).toBe("2");
+    const q1 = await queries(fresh);
+    expect(q1 - q0 - STATS_QUERIES, "one read of the soonest task").toBe(1);
+    await fresh.alarm(firstPing + 1_000);
+    const q2 = await queries(fresh);
+    expect(q2 - q1 - STATS_QUERIES, "nothing read").toBe(0);
+    // A task scheduled since is known: its alarm reads it (the soonest rows), runs it, and
+    // reads the next time.
+    const task = await fresh.run((instance) =>
+      instance.io.schedule("count", { at: firstPing + 2_000 }),
+    );
+    const q3 = await queries(fresh);
+    await fresh.alarm(task.at);
+    expect((await fresh.runs()).tasks.map((t) => t.id)).toEqual([task.id]);
+    expect((await queries(fresh)) - q3 - STATS_QUERIES).toBe(3);
+    expect(
+      await rows(
+        stub,
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sio_tasks'",
+      ),
+    ).toContainEqual({ name: "sio_tasks_at" });
+  });
+
   it("a task scheduled by setup(), before the object has read its alarm, never moves the heartbeat's alarm later", async () => {
     const name = newObjectName("task-setup");
     const stub = stubOf(name);

@@ -181,16 +181,25 @@ export class Scheduler implements AlarmWork {
     if (this.#next !== null && (this.#next === undefined || this.#next > now)) {
       return this.#nextTime();
     }
-    const rows = this.#store
-      .due(now, TASK_BATCH + this.#running.size)
-      .filter((row) => !this.#running.has(row.seq))
-      .slice(0, TASK_BATCH);
-    if (rows.length > 0) {
+    // One read: the soonest rows, the due ones to run and, after them, the next time.
+    const limit = TASK_BATCH + this.#running.size + 1;
+    const rows = this.#store.soonest(limit);
+    const due: TaskRow[] = [];
+    let next: number | undefined | null = rows.length < limit ? undefined : null;
+    for (const row of rows) {
+      if (this.#running.has(row.seq)) continue;
+      if (row.at > now || due.length === TASK_BATCH) {
+        next = row.at;
+        break;
+      }
+      due.push(row);
+    }
+    if (due.length > 0) {
       this.#inAlarm = true;
       try {
         const runs = this.#owner.turn(() => {
           const list: Promise<void>[] = [];
-          for (const row of rows) {
+          for (const row of due) {
             const run = this.#start(row);
             if (run) list.push(run);
           }
@@ -200,8 +209,10 @@ export class Scheduler implements AlarmWork {
       } finally {
         this.#inAlarm = false;
       }
+      next = null;
     }
-    this.#next = this.#store.nextAt(this.#running);
+    // After runs the rows changed (deleted, moved, added by handlers): read the next time.
+    this.#next = next === null ? this.#store.nextAt(this.#running) : next;
     return this.#nextTime();
   }
 

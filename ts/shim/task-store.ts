@@ -22,12 +22,11 @@ export interface TaskRow {
   payload: string | null;
 }
 
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS sio_tasks (
+/** The table and its index, in one statement (run on every start). */
+const SCHEMA = `CREATE TABLE IF NOT EXISTS sio_tasks (
      seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
-     at INTEGER NOT NULL, every INTEGER, payload TEXT)`,
-  "CREATE INDEX IF NOT EXISTS sio_tasks_at ON sio_tasks (at)",
-];
+     at INTEGER NOT NULL, every INTEGER, payload TEXT);
+   CREATE INDEX IF NOT EXISTS sio_tasks_at ON sio_tasks (at)`;
 
 const COLUMNS = "seq, id, name, at, every, payload";
 
@@ -40,7 +39,7 @@ export class TaskStore {
   constructor(sql: SqlStorage, counters: StoreCounters) {
     this.#sql = sql;
     this.#counters = counters;
-    for (const statement of SCHEMA) this.#exec(statement);
+    this.#exec(SCHEMA);
   }
 
   #exec<T extends Record<string, SqlStorageValue>>(
@@ -84,11 +83,10 @@ export class TaskStore {
         );
   }
 
-  /** At most `limit` tasks due at `now`, soonest first. */
-  due(now: number, limit: number): TaskRow[] {
+  /** The `limit` soonest tasks, due or not. */
+  soonest(limit: number): TaskRow[] {
     return this.#exec<TaskRow & Record<string, SqlStorageValue>>(
-      `SELECT ${COLUMNS} FROM sio_tasks WHERE at <= ? ORDER BY at, seq LIMIT ?`,
-      now,
+      `SELECT ${COLUMNS} FROM sio_tasks ORDER BY at, seq LIMIT ?`,
       limit,
     );
   }
