@@ -18,6 +18,7 @@
 import type { ShardRequest } from "./api/cluster.js";
 import { toJson } from "./api/codec.js";
 import type { ServerOptions } from "./api/options.js";
+import { Scheduler } from "./api/scheduler.js";
 import { Server } from "./api/server.js";
 import { type ServerRequest, serveServerRequest, serveShardRequest } from "./api/shard-service.js";
 import type { Handshake } from "./api/socket.js";
@@ -30,6 +31,7 @@ import { EngineDriver, logFailure, type SocketAction } from "./shim/engine-drive
 import { type FoundSession, RecoveryStore } from "./shim/recovery.js";
 import { Shards } from "./shim/shards.js";
 import { SocketStore } from "./shim/store.js";
+import { TaskStore } from "./shim/task-store.js";
 import {
   coreOptions,
   loadCore,
@@ -79,6 +81,8 @@ export class SocketIoServer<
   readonly #shards: Shards;
   /** The storage of connection state recovery, when it is on. */
   readonly #recovery: RecoveryStore | undefined;
+  /** The app's scheduled tasks (`io.schedule`), on the alarm beside the heartbeat. */
+  readonly #tasks: TaskStore;
   /** Engine sessions whose stored sockets are loaded in the core. */
   readonly #loaded = new Set<string>();
   /** Whether every stored socket is loaded in the core (needed by broadcasts). */
@@ -147,6 +151,12 @@ export class SocketIoServer<
             driver.requestAlarm(at),
           );
     if (this.#recovery) driver.addAlarmWork(this.#recovery);
+    this.#tasks = new TaskStore(ctx.storage.sql, this.#store.counters);
+    const scheduler = new Scheduler(this.#tasks, {
+      turn: (fn) => driver.turn(fn),
+      requestAlarm: (at) => driver.requestAlarm(at),
+    });
+    driver.addAlarmWork(scheduler);
     this.io = new Server(
       new Core(core, {
         run: (actions) => driver.run(actions),
@@ -174,6 +184,7 @@ export class SocketIoServer<
       options,
       this.#shards,
       logs.socket,
+      scheduler,
     );
     const ready = this.#startSetup();
     if (ready) {
@@ -296,7 +307,7 @@ export class SocketIoServer<
     return new Response("Not found", { status: 404 });
   }
 
-  /** Counters for tests and monitoring: wakes, revivals, storage use. */
+  /** Counters for tests and monitoring: wakes, revivals, storage use, stored tasks. */
   async stats(): Promise<Record<string, unknown>> {
     const clientsCount = this.#driver.turn(() => this.#driver.clientsCount());
     const storage = { ...this.#store.counters };
@@ -313,6 +324,7 @@ export class SocketIoServer<
       storedSockets: this.#store.socketCount(),
       storedRooms: this.#store.roomRowCount(),
       recovery: this.#recovery?.counts(),
+      scheduledTasks: this.#tasks.count(),
     };
   }
 

@@ -22,7 +22,9 @@ export type SioMount =
   | "renamed"
   | "recover"
   | "recover-short"
-  | "shard-recover";
+  | "shard-recover"
+  | "sched"
+  | "sched-hib";
 
 /** How socket.io-client reaches the server. */
 export interface Mode {

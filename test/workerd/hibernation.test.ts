@@ -467,9 +467,9 @@ function spent(
   before: { queries: number; rowsWritten: number },
   after: { queries: number; rowsWritten: number },
 ): { queries: number; rowsWritten: number } {
-  // `stats()` itself runs two counting queries after it reads the counters.
+  // `stats()` itself runs three counting queries after it reads the counters.
   return {
-    queries: after.queries - before.queries - 2,
+    queries: after.queries - before.queries - 3,
     rowsWritten: after.rowsWritten - before.rowsWritten,
   };
 }

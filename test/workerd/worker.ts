@@ -9,6 +9,8 @@
 
 import {
   routeSocketIo,
+  type ScheduledTask,
+  type ScheduleOptions,
   type Server,
   type ServerOptions,
   type Socket,
@@ -37,10 +39,21 @@ export interface SocketView {
   };
 }
 
-/** What the listeners of the current instance saw: sockets connected (or revived) and left. */
+/**
+ * What the listeners of the current instance saw: sockets connected (or revived) and
+ * left, and the scheduled tasks whose handler ran.
+ */
 export interface Runs {
   connections: string[];
   disconnects: { id: string; nsp: string; reason: string }[];
+  tasks: { id: string; name: string; at: number; payload: unknown }[];
+}
+
+/** The payload of a `notify` task: an event emitted to a room when it runs. */
+export interface Notify {
+  room: string;
+  event: string;
+  args?: unknown[];
 }
 
 /** Events every namespace of the server answers. */
@@ -133,9 +146,42 @@ export class HibServer extends SocketIoServer<Env> {
   };
 
   /** What the listeners of this instance saw (memory only: a new instance starts empty). */
-  readonly runs: Runs = { connections: [], disconnects: [] };
+  readonly runs: Runs = { connections: [], disconnects: [], tasks: [] };
+  /** The runs of `hold` tasks waiting to be let go ({@link release}). */
+  readonly #held: (() => void)[] = [];
+
+  /** Lets every waiting `hold` task finish; how many there were. */
+  release(): number {
+    const held = this.#held.splice(0);
+    for (const done of held) done();
+    return held.length;
+  }
 
   override setup(io: Server): void {
+    // Scheduled tasks: `notify` emits to a room, `count` only counts, `fail` and
+    // `fail-later` fail at once or later, `hold` waits until the test releases it.
+    const ran = (task: ScheduledTask) =>
+      this.runs.tasks.push({ id: task.id, name: task.name, at: task.at, payload: task.payload });
+    io.onSchedule<Notify>("notify", (p, task) => {
+      ran(task);
+      io.to(p.room).emit(p.event, ...(p.args ?? []), { id: task.id, at: task.at });
+    });
+    io.onSchedule("count", (_p, task) => {
+      ran(task);
+    });
+    io.onSchedule("fail", (_p, task) => {
+      ran(task);
+      throw new Error("task broke");
+    });
+    io.onSchedule("fail-later", async (_p, task) => {
+      ran(task);
+      await Promise.resolve();
+      throw new Error("task broke later");
+    });
+    io.onSchedule("hold", (_p, task) => {
+      ran(task);
+      return new Promise<void>((resolve) => this.#held.push(resolve));
+    });
     io.on("connection", (socket) => {
       // A revived socket keeps the data it had; only a new one is initialised.
       if (!socket.recovered) socket.data = { name: socket.handshake.auth.name ?? null };
@@ -156,6 +202,19 @@ export class HibServer extends SocketIoServer<Env> {
       socket.on("count", (ack: Ack) => {
         ack({ engine: io.engine.clientsCount, sockets: io.of("/").sockets.size });
       });
+      // The scheduler from an event handler: answers the task, or the error thrown.
+      socket.on("schedule", (name: string, when: ScheduleOptions, payload: unknown, ack: Ack) => {
+        try {
+          ack({ task: io.schedule(name, when, payload ?? undefined) });
+        } catch (e) {
+          ack({ error: String(e) });
+        }
+      });
+      socket.on("schedules", (name: string | null, ack: Ack) =>
+        ack(io.schedules(name ?? undefined)),
+      );
+      socket.on("cancel-schedule", (id: string, ack: Ack) => ack(io.cancelSchedule(id)));
+      socket.on("cancel-schedules", (name: string, ack: Ack) => ack(io.cancelSchedules(name)));
     });
     io.of("/admin").on("connection", (socket) => common(socket, this.runs));
     const dyn = io.of(/^\/dyn-\w+$/);

@@ -19,6 +19,7 @@ import {
   type ServerReservedEvents,
 } from "./namespace.js";
 import type { ServerOptions } from "./options.js";
+import type { ScheduledTask, ScheduleOptions, Scheduler, TaskHandler } from "./scheduler.js";
 import type { Handshake, Socket } from "./socket.js";
 import type {
   AllButLast,
@@ -116,6 +117,8 @@ export class Server<
   >();
   /** Handshake details of the open engine sessions. */
   readonly #handshakes = new Map<string, HandshakeBase>();
+  /** The object's scheduled tasks. */
+  readonly #scheduler: Scheduler | undefined;
 
   /** @internal */
   constructor(
@@ -123,9 +126,11 @@ export class Server<
     options: ServerOptions = {},
     shards: ShardLink = NO_SHARDS,
     debug?: DebugLog,
+    scheduler?: Scheduler,
   ) {
     super();
     this._core = core;
+    this.#scheduler = scheduler;
     this._debug = debug;
     this._shards = shards;
     this._cleanupEmptyChildNamespaces = options.cleanupEmptyChildNamespaces === true;
@@ -426,6 +431,55 @@ export class Server<
     return this.#loose().serverSideEmitWithAck(ev as string, ...(args as unknown[])) as Promise<
       never[]
     >;
+  }
+
+  // ---- scheduled tasks --------------------------------------------------------------
+
+  /**
+   * Registers the handler of the scheduled tasks named `name` (one per name; a second
+   * registration replaces the first). Register handlers in `setup(io)`: they live in
+   * memory and `setup` runs again on every start. The handler gets the task's payload
+   * and the task; it may be async. What it throws or rejects with is logged, and the
+   * task is not run again for that time.
+   */
+  onSchedule<Payload = any>(name: string, handler: TaskHandler<Payload>): this {
+    this.#tasks().on(name, handler as TaskHandler);
+    return this;
+  }
+
+  /**
+   * Schedules a task of this object: its handler (see {@link onSchedule}) runs with
+   * `payload` at `when.at`, after `when.delay` ms, and/or every `when.every` ms. The task
+   * is stored (one row; `payload` as JSON) and survives the object's eviction. With
+   * `when.id`, the task of that id is replaced; without, a new task with a new id is
+   * added. Returns the task as stored.
+   */
+  schedule<Payload = any>(
+    name: string,
+    when: ScheduleOptions,
+    payload?: Payload,
+  ): ScheduledTask<Payload> {
+    return this.#tasks().schedule(name, when, payload) as ScheduledTask<Payload>;
+  }
+
+  /** The tasks of this object (those named `name`, if given), soonest first. */
+  schedules(name?: string): ScheduledTask[] {
+    return this.#tasks().list(name);
+  }
+
+  /** Cancels the task `id`; whether there was one. */
+  cancelSchedule(id: string): boolean {
+    return this.#tasks().cancel(id);
+  }
+
+  /** Cancels every task named `name`; how many there were. */
+  cancelSchedules(name: string): number {
+    return this.#tasks().cancelNamed(name);
+  }
+
+  #tasks(): Scheduler {
+    if (!this.#scheduler) throw new Error("this server has no scheduler");
+    return this.#scheduler;
   }
 
   // ---- driven by the Durable Object -----------------------------------------------

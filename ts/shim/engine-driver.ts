@@ -206,6 +206,10 @@ export class EngineDriver {
   readonly #log: DebugLog | undefined;
   /** Work of the layers above that runs on the alarm too. */
   readonly #alarmWork: AlarmWork[] = [];
+  /** Whether the core knows the alarm set in storage (read once the object starts). */
+  #alarmKnown = false;
+  /** The earliest alarm requested before that (by the app's `setup`). */
+  #earlyAlarm: number | undefined;
 
   constructor(
     ctx: DurableObjectState,
@@ -223,6 +227,10 @@ export class EngineDriver {
     void ctx.blockConcurrencyWhile(async () => {
       const alarm = await ctx.storage.getAlarm();
       core.setKnownAlarm(alarm ?? undefined);
+      this.#alarmKnown = true;
+      const early = this.#earlyAlarm;
+      this.#earlyAlarm = undefined;
+      if (early !== undefined) this.requestAlarm(early);
     });
   }
 
@@ -456,6 +464,11 @@ export class EngineDriver {
    * the alarm; when it fires, every {@link AlarmWork} tells its next time again.
    */
   requestAlarm(at: number): void {
+    if (!this.#alarmKnown) {
+      // Until the alarm in storage is known, the core could only move it later.
+      this.#earlyAlarm = this.#earlyAlarm === undefined ? at : Math.min(this.#earlyAlarm, at);
+      return;
+    }
     guarded("requestAlarm", () =>
       this.turn(() => this.run(this.core.requestAlarm(Date.now(), at))),
     );

@@ -38,6 +38,21 @@ const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS sio_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ];
 
+/** Runs one statement and adds what it cost to `counters`; returns its rows. */
+export function countedQuery<T extends Record<string, SqlStorageValue>>(
+  sql: SqlStorage,
+  counters: StoreCounters,
+  query: string,
+  bindings: SqlStorageValue[],
+): T[] {
+  const cursor = sql.exec<T>(query, ...bindings);
+  const rows = cursor.toArray();
+  counters.queries++;
+  counters.rowsRead += cursor.rowsRead;
+  counters.rowsWritten += cursor.rowsWritten;
+  return rows;
+}
+
 /** SQLite access for the Socket.IO layer. */
 export class SocketStore {
   readonly counters: StoreCounters = { rowsRead: 0, rowsWritten: 0, queries: 0 };
@@ -52,12 +67,7 @@ export class SocketStore {
     query: string,
     ...bindings: SqlStorageValue[]
   ): T[] {
-    const cursor = this.#sql.exec<T>(query, ...bindings);
-    const rows = cursor.toArray();
-    this.counters.queries++;
-    this.counters.rowsRead += cursor.rowsRead;
-    this.counters.rowsWritten += cursor.rowsWritten;
-    return rows;
+    return countedQuery<T>(this.#sql, this.counters, query, bindings);
   }
 
   /** A socket joined a namespace. */
