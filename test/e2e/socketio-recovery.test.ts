@@ -363,8 +363,8 @@ describe("connection state recovery across a restart of wrangler dev (a deploy)"
     const base = dev.url;
     const room = `deploy-${uid()}`;
     const options = (mode: Mode): ClientOptions => ({ base, transports: mode.transports });
-    // WebSocket sessions are stored; a polling session is not (see docs/configuration.md).
-    const modes = MODES.filter((m) => m.settled === "websocket");
+    // With recovery on, polling sockets are stored too.
+    const modes = MODES;
     const list: Client[] = [];
     for (const mode of modes) {
       const c = await clients.connect("recover", "/", options(mode));

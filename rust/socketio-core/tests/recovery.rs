@@ -106,6 +106,28 @@ fn the_connect_answer_carries_the_pid() {
 }
 
 #[test]
+fn polling_sockets_are_stored_with_recovery_on() {
+    let mut h = recovering();
+    let sid = h.open_polling();
+    connect(&mut h, &sid, "/");
+    let (r, p) = (h.random(), h.random());
+    let a = h.server.accept_new(h.now, &sid, "/", &r, Some(&p)).unwrap();
+    assert!(a.actions.iter().any(|x| matches!(
+        x,
+        Action::Store(StoreOp::SocketAdded { id, .. }) if *id == a.id
+    )));
+    // Without recovery, not until it upgrades.
+    let mut off = Harness::default_config();
+    let sid = off.open_polling();
+    connect(&mut off, &sid, "/");
+    let r = off.random();
+    let (_, actions) = off.server.accept(off.now, &sid, "/", &r).unwrap();
+    assert!(!actions
+        .iter()
+        .any(|x| matches!(x, Action::Store(StoreOp::SocketAdded { .. }))));
+}
+
+#[test]
 fn stored_events_carry_their_offset_last() {
     let mut h = recovering();
     let (sid, a) = ws_joined(&mut h, "/");

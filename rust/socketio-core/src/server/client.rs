@@ -150,7 +150,11 @@ impl SocketServer {
                             nsps: HashMap::new(),
                             connect_deadline: Some(deadline),
                             broken: false,
-                            persisted: transport == Transport::WebSocket,
+                            // A polling session cannot outlive the object, but with
+                            // recovery on its sockets are stored anyway, so that
+                            // they can be recovered after a restart.
+                            persisted: transport == Transport::WebSocket
+                                || self.config.recovery.is_some(),
                         },
                     );
                     out.push(Action::Engine(a));

@@ -11,7 +11,8 @@ use crate::decoder::Decoder;
 /// A change to the durable copy of the socket layer's state, for the driver
 /// to apply to storage. Only connections that can outlive the object's memory
 /// (WebSocket ones) are stored; a polling connection is stored when it
-/// upgrades.
+/// upgrades, or from the start with connection state recovery on (so that its
+/// sockets can be recovered after the object restarted).
 ///
 /// Room memberships are not reported one by one: the server collects them
 /// and says once, with [`StoreOp::RoomsChanged`], that there are some to take
