@@ -515,12 +515,64 @@ export function runNodeTool(name, args, options = {}) {
 // WebAssembly build.
 
 /**
- * `cargo build` of rust/wasm for wasm32, the very command that wasm-pack runs (same
- * directory, same arguments), so that the two share cargo's fingerprints. Cargo decides
- * what is stale and does nothing when nothing is. Resolves to the path of the .wasm
- * artifact, from cargo's own report of it.
+ * `--remap-path-prefix` flags for the directories of this machine whose absolute paths
+ * would otherwise be written into the .wasm (the file names of panic locations, from
+ * `file!()` and `#[track_caller]`): the repository (and cargo's target directory when
+ * it is elsewhere) becomes relative, `$CARGO_HOME` (the crates.io sources under
+ * registry/src, git dependencies) becomes `cargo`, and the Rust sources of a rust-src
+ * component become `/rustc/<commit>`, the name the standard library was built with.
+ * Every one is a stable function of the machine's setup, so the flags are the same from
+ * one build to the next and cargo's fingerprints hold. rustc applies the last flag that
+ * matches, so the longest directories go last.
  */
-async function cargoBuildWasm() {
+function wasmRemapFlags() {
+  const rustc = process.env.RUSTC || "rustc";
+  const sysroot = capture(rustc, ["--print", "sysroot"]).stdout.trim();
+  const commit = capture(rustc, ["-vV"]).stdout.match(/^commit-hash: ([0-9a-f]+)$/m)?.[1];
+  const cargoHome = process.env.CARGO_HOME
+    ? path.resolve(ROOT, process.env.CARGO_HOME)
+    : path.join(os.homedir(), ".cargo");
+  const remaps = new Map([
+    [ROOT, ""],
+    [cargoHome, "cargo"],
+  ]);
+  if (process.env.CARGO_TARGET_DIR) {
+    remaps.set(path.resolve(ROOT, process.env.CARGO_TARGET_DIR), "target");
+  }
+  if (sysroot) {
+    remaps.set(sysroot, "rust-sysroot");
+    remaps.set(path.join(sysroot, "lib", "rustlib", "src", "rust"), `/rustc/${commit ?? "src"}`);
+  }
+  return [...remaps]
+    .sort(([a], [b]) => a.length - b.length)
+    .map(([from, to]) => `--remap-path-prefix=${from}=${to}`);
+}
+
+/**
+ * The environment of the wasm build: the rustc flags of `wasmRemapFlags` added to those
+ * of the caller's RUSTFLAGS or CARGO_ENCODED_RUSTFLAGS, if any. They are passed as
+ * CARGO_ENCODED_RUSTFLAGS, which cargo prefers to every other source of flags (a
+ * `rustflags` entry of a cargo config file is then not read: this repository has none).
+ * The same environment goes to `cargo build` and to wasm-pack, so that the two share
+ * cargo's fingerprints; with `--target` the flags reach only the crates built for
+ * wasm32, not build scripts and proc macros, nor any build for the host (`cargo test`,
+ * `cargo clippy`).
+ */
+function wasmBuildEnv() {
+  const encoded = process.env.CARGO_ENCODED_RUSTFLAGS;
+  const own =
+    encoded !== undefined ? encoded.split("\x1f") : (process.env.RUSTFLAGS ?? "").split(/\s+/);
+  const flags = [...own.filter(Boolean), ...wasmRemapFlags()];
+  return { ...process.env, CARGO_ENCODED_RUSTFLAGS: flags.join("\x1f") };
+}
+
+/**
+ * `cargo build` of rust/wasm for wasm32, the very command that wasm-pack runs (same
+ * directory, same arguments, same environment `env`), so that the two share cargo's
+ * fingerprints. Cargo decides what is stale and does nothing when nothing is. Resolves
+ * to the path of the .wasm artifact, from cargo's own report of it.
+ */
+async function cargoBuildWasm(env) {
   const built = await run(
     "cargo",
     [
@@ -531,7 +583,7 @@ async function cargoBuildWasm() {
       WASM_TARGET,
       "--message-format=json-render-diagnostics",
     ],
-    { cwd: WASM_CRATE_DIR, captureStdout: true },
+    { cwd: WASM_CRATE_DIR, env, captureStdout: true },
   );
   if (built.code !== 0) {
     throw new ToolchainError(`cargo build of rust/wasm failed (exit code ${built.code})`);
@@ -612,7 +664,8 @@ export async function buildWasm({ force = false } = {}) {
   const wasmOpt = resolveBin("wasm-opt");
   await withLock("wasm", async () => {
     const started = Date.now();
-    const artifact = await cargoBuildWasm();
+    const env = wasmBuildEnv();
+    const artifact = await cargoBuildWasm(env);
     if (!force && wasmPkgMatches(sha256(artifact))) {
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       log(`wasm: ts/wasm-pkg is up to date with cargo's build (${seconds} s)`);
@@ -620,7 +673,7 @@ export async function buildWasm({ force = false } = {}) {
     }
     fs.rmSync(WASM_STAMP, { force: true });
     log("wasm: running wasm-pack (wasm-bindgen) on the new build of rust/wasm");
-    const pack = await run("wasm-pack", WASM_PACK_ARGS);
+    const pack = await run("wasm-pack", WASM_PACK_ARGS, { env });
     if (pack.code !== 0) {
       fs.rmSync(WASM_FILE, { force: true });
       throw new ToolchainError(`wasm-pack build failed (exit code ${pack.code})`);

@@ -5,19 +5,22 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { publint } from "publint";
+import { formatMessage } from "publint/utils";
 import type { Socket as ClientSocket, io as ioFunction } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanEnv, runChecked } from "../helpers/process.js";
+import { cleanEnv, runChecked, runCommand } from "../helpers/process.js";
 import { startWrangler, type WranglerInstance } from "../helpers/wrangler.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const ROOT_PACKAGE = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
   name: string;
   version: string;
+  exports: Record<string, unknown>;
   devDependencies: Record<string, string>;
 };
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -108,6 +111,8 @@ const APP_API_CHECK = `import {
   type Socket,
   SocketIoServer,
 } from "socket.io-durable";
+import { connectToWorker, type RequestTarget, workerTransports } from "socket.io-durable/testing";
+import { type Socket as ClientSocket, io } from "socket.io-client";
 
 interface ClientToServer {
   hello: (name: string, ack: (length: number) => void) => void;
@@ -138,9 +143,46 @@ export class Typed extends SocketIoServer<unknown, ClientToServer, ServerToClien
 
 export const maps: EventsMap[] = [];
 export const route: typeof routeSocketIo = routeSocketIo;
-// @ts-expect-error: only the entry point is exported
+// @ts-expect-error: only the entry points are exported
 export const internal = import("socket.io-durable/dist/api/server.js");
+
+// The test helper, with the app's own socket.io-client.
+const target: RequestTarget = { fetch: async (request) => new Response(request.url) };
+export const client: Promise<ClientSocket> = connectToWorker(target, "/admin", {
+  transports: ["websocket"],
+  auth: { token: "t0k" },
+});
+export const transports = io("http://localhost", { transports: workerTransports(target) });
+// @ts-expect-error: a transport the helper does not have
+export const none = connectToWorker(target, "/", { transports: ["webtransport"] });
 `;
+
+/**
+ * Directories of the machine that builds the package, none of which may be named in
+ * what it ships: the repository, the home directory, cargo's and rustup's.
+ */
+function buildMachinePaths(): string[] {
+  const home = homedir();
+  return [
+    ROOT,
+    home,
+    process.env.CARGO_HOME ? resolve(process.env.CARGO_HOME) : join(home, ".cargo"),
+    process.env.RUSTUP_HOME ? resolve(process.env.RUSTUP_HOME) : join(home, ".rustup"),
+    "/home/",
+    "/root/",
+    "/work/",
+    ".cargo/registry",
+    ".cargo/git",
+    ".rustup/toolchains",
+  ];
+}
+
+/** The entry point of a CLI installed in the repository's node_modules. */
+function repoBin(pkg: string, bin: string): string {
+  const manifest = createRequire(join(ROOT, "package.json")).resolve(`${pkg}/package.json`);
+  const bins = (JSON.parse(readFileSync(manifest, "utf8")) as { bin: Record<string, string> }).bin;
+  return join(dirname(manifest), bins[bin] as string);
+}
 
 interface FileSize {
   file: string;
@@ -247,10 +289,114 @@ describe("the npm package in an existing Workers app", () => {
     const installed = JSON.parse(
       await readFile(join(app, "node_modules", "socket.io-durable", "package.json"), "utf8"),
     ) as Record<string, unknown>;
+    // Nothing is added to the app's Worker; the client that the `testing` entry point
+    // drives is the app's own, when it has one.
     expect(installed.dependencies ?? {}).toEqual({});
-    expect(installed.peerDependencies ?? {}).toEqual({});
+    expect(installed.peerDependencies ?? {}).toEqual({ "socket.io-client": "^4.8.0" });
+    expect(installed.peerDependenciesMeta ?? {}).toEqual({
+      "socket.io-client": { optional: true },
+    });
     expect(installed.os).toBeUndefined();
     expect(installed.cpu).toBeUndefined();
+  });
+
+  it("names no directory of the build machine, in the .wasm's panic locations or anywhere else", async () => {
+    const installed = join(app, "node_modules", "socket.io-durable");
+    const wasm = (await readFile(join(installed, "dist", "wasm-pkg", "core_bg.wasm"))).toString(
+      "latin1",
+    );
+    // The module does name source files (where a panic would be located): the scan
+    // below reads them.
+    const sources = [...new Set(wasm.match(/[\w./-]+\.rs(?![\w])/g) ?? [])];
+    expect(sources.length).toBeGreaterThan(0);
+    expect(sources.some((f) => f.includes("/src/"))).toBe(true);
+    // The only absolute ones are the Rust standard library's own (it is built with
+    // `/rustc/<commit>` and `/rust/deps` for its sources).
+    const absolute = [...wasm.matchAll(/(?<![\w.~-])\/[\w.~/-]+\.rs(?![\w])/g)].map((m) => m[0]);
+    expect(absolute.filter((f) => !/^\/rustc\/[0-9a-f]+\/|^\/rust\/deps\//.test(f))).toEqual([]);
+
+    const files = readdirSync(installed, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name));
+    expect(files.length).toBeGreaterThan(5);
+    const found: string[] = [];
+    for (const file of files) {
+      const text = (await readFile(file)).toString("latin1");
+      for (const path of buildMachinePaths()) {
+        if (text.includes(path)) found.push(`${file.slice(installed.length + 1)}: ${path}`);
+      }
+    }
+    expect(found).toEqual([]);
+  });
+
+  it("passes publint, suggestions included", async () => {
+    const tarballBytes = await readFile(tarball);
+    const { messages, pkg } = await publint({
+      pack: { tarball: new Uint8Array(tarballBytes).buffer },
+      level: "suggestion",
+      strict: true,
+    });
+    expect(messages.map((m) => `${m.type}: ${formatMessage(m, pkg, { color: false })}`)).toEqual(
+      [],
+    );
+  });
+
+  it("has types that resolve for every entry point (arethetypeswrong)", async () => {
+    // The package is ESM only (Workers load ES modules): a `require()` of it from
+    // CommonJS is the one thing it does not offer, so that rule is the one set aside.
+    const attw = await runCommand(
+      process.execPath,
+      [
+        repoBin("@arethetypeswrong/cli", "attw"),
+        tarball,
+        "--format",
+        "json",
+        "--ignore-rules",
+        "cjs-resolves-to-esm",
+      ],
+      { cwd: dir, env, timeoutMs: 120_000 },
+    );
+    const report = JSON.parse(attw.stdout) as {
+      analysis: { entrypoints: Record<string, unknown>; types: { kind: string } };
+      problems?: Record<string, { kind: string; entrypoint: string; resolutionKind: string }[]>;
+    };
+    expect(Object.keys(report.analysis.entrypoints).sort()).toEqual(
+      Object.keys(ROOT_PACKAGE.exports).sort(),
+    );
+    expect(report.analysis.types.kind).toBe("included");
+    const problems = Object.values(report.problems ?? {}).flat();
+    expect(problems.filter((p) => p.kind !== "CJSResolvesToESM")).toEqual([]);
+    expect(attw.code, attw.stderr).toBe(0);
+  });
+
+  it("publishes cleanly (npm publish --dry-run): nothing auto-corrected, the files packed", async () => {
+    // --offline: npm looks for the versions already published and, offline, finds none;
+    // --ignore-scripts: the package built by `npm pack` above is the one checked.
+    const published = await runCommand(
+      "npm",
+      ["publish", "--dry-run", "--json", "--ignore-scripts", "--offline"],
+      { cwd: ROOT, env, timeoutMs: 120_000 },
+    );
+    expect(published.code, published.stderr).toBe(0);
+    const warnings = published.stderr
+      .split("\n")
+      .filter((line) => /^npm warn/i.test(line))
+      // Nobody is logged in to the registry here, which a dry run only mentions.
+      .filter((line) => !/requires you to be logged in .*\(dry-run\)/.test(line));
+    expect(warnings).toEqual([]);
+    const report = JSON.parse(published.stdout) as Record<
+      string,
+      { id: string; files: { path: string }[] }
+    >;
+    const entry = report[ROOT_PACKAGE.name];
+    expect(entry?.id).toBe(`${ROOT_PACKAGE.name}@${ROOT_PACKAGE.version}`);
+    const { stdout } = await runChecked("tar", ["-tzf", tarball], { cwd: dir, env });
+    const packed = stdout
+      .trim()
+      .split("\n")
+      .map((f) => f.replace(/^package\//, ""))
+      .sort();
+    expect(entry?.files.map((f) => f.path).sort()).toEqual(packed);
   });
 
   it("typechecks the app against the package's declarations", async () => {
