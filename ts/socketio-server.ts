@@ -28,7 +28,7 @@ import { SHARDS_HEADER, shardCount, sidPrefix } from "./shards.js";
 import { Core } from "./shim/core.js";
 import { DRIVER, DrivenObject } from "./shim/driven-object.js";
 import { EngineDriver, logFailure, type SocketAction } from "./shim/engine-driver.js";
-import { type FoundSession, RecoveryStore } from "./shim/recovery.js";
+import { type FoundSession, type KeptSession, RecoveryStore } from "./shim/recovery.js";
 import { Shards } from "./shim/shards.js";
 import { SocketStore } from "./shim/store.js";
 import { TaskStore } from "./shim/task-store.js";
@@ -81,6 +81,8 @@ export class SocketIoServer<
   readonly #shards: Shards;
   /** The storage of connection state recovery, when it is on. */
   readonly #recovery: RecoveryStore | undefined;
+  /** Sessions announced by `sessionKept`, written once their socket's listeners ran. */
+  readonly #keeping = new Map<string, KeptSession>();
   /** The app's scheduled tasks (`io.schedule`), on the alarm beside the heartbeat. */
   readonly #tasks: TaskStore;
   /** Engine sessions whose stored sockets are loaded in the core. */
@@ -360,16 +362,13 @@ export class SocketIoServer<
         );
         return;
       case "sessionKept": {
-        const recovery = this.#recovery;
+        // Written after the socket's `disconnecting` and `disconnect` listeners ran, with
+        // the `socket.data` they leave (Socket.IO saves it after `disconnecting`).
         const socket = this.io._socket(action.id);
         const p = socket?._pid
           ? { pid: socket._pid, since: socket._since }
-          : recovery?.pidOf(action.id);
-        if (!recovery || !p) return;
-        const data = socket
-          ? toJson(socket._rawData() ?? {})
-          : (this.#savedData.get(action.id) ?? store.socket(action.id)?.data ?? "{}");
-        recovery.keepSession({ ...action, pid: p.pid, since: p.since, data });
+          : this.#recovery?.pidOf(action.id);
+        if (p) this.#keeping.set(action.id, { ...action, pid: p.pid, since: p.since, data: "" });
         return;
       }
       case "roomsChanged":
@@ -383,8 +382,14 @@ export class SocketIoServer<
       case "ack":
       case "error":
       case "disconnect": {
-        if (!this.io._socket(action.socketId) && !this.#rebuild(action.socketId)) return;
+        const id = action.socketId;
+        const known = this.io._socket(id) ?? (this.#rebuild(id) ? this.io._socket(id) : undefined);
+        if (!known) {
+          if (action.type === "disconnect") this.#keep(id, undefined);
+          return;
+        }
         this.io._onAction(action, binaries);
+        if (action.type === "disconnect") this.#keep(id, known);
         // A socket's own listeners may change its data in place, through a reference
         // kept since it was handed out.
         if (this.#savedData.has(action.socketId)) {
@@ -476,6 +481,17 @@ export class SocketIoServer<
   }
 
   // ---- connection state recovery --------------------------------------------------
+
+  /** Writes the kept session of socket `id` (announced by `sessionKept`), if any. */
+  #keep(id: string, socket: { _rawData(): unknown } | undefined): void {
+    const pending = this.#keeping.get(id);
+    if (!pending) return;
+    this.#keeping.delete(id);
+    const data = socket
+      ? toJson(socket._rawData() ?? {})
+      : (this.#savedData.get(id) ?? this.#store.socket(id)?.data ?? "{}");
+    this.#recovery?.keepSession({ ...pending, data });
+  }
 
   /**
    * The kept session `pid`, with the events stored after `offset`: kept here, or on

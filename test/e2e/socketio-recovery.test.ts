@@ -103,7 +103,7 @@ describe("connection state recovery on /recover/", () => {
       await settled(away, mode, 10_000);
       const sender = await clients.connect("recover", "/", { transports: ["websocket"] });
       await away.call("join", room);
-      await away.call("set-data", { name: "away", score: 7 });
+      await away.call("set-data", { name: "away", score: 7, drops: 0 });
       // One broadcast while connected: the client now has an offset.
       await sender.call("burst", room, 1);
       await away.next("burst");
@@ -121,7 +121,8 @@ describe("connection state recovery on /recover/", () => {
         id,
         recovered: true,
         rooms: [id, room].sort(),
-        data: { name: "away", score: 7 },
+        // Changed by a `disconnecting` listener, kept with the session.
+        data: { name: "away", score: 7, drops: 1 },
       });
       // A new broadcast comes after every missed one.
       await sender.call("burst", room, 1);
