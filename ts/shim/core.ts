@@ -7,6 +7,7 @@
  * wake say so explicitly: queries over every socket load the stored index first, the
  * session count revives every hibernated session first.
  */
+import type { PacketTap } from "./engine-driver.js";
 import { type CoreOutput, isReservedEvent, type SocketCore, socketIdFromRandom } from "./wasm.js";
 
 /** What the facade needs from the Durable Object that owns it. */
@@ -28,6 +29,8 @@ export interface CoreOwner {
   storedNamespaces(): string[];
   /** The `socket.data` of socket `id` may have changed in this turn. */
   dataTouched(id: string): void;
+  /** From now on, tells `tap` of the packets of every session. */
+  tapPackets(tap: PacketTap): void;
 }
 
 /** Result of an emit that asked for acknowledgements. */
@@ -164,6 +167,12 @@ export class Core {
     return this.#core.isTargeted(id, rooms, except);
   }
 
+  /** Number of sockets in room `room` of `nsp` (every stored socket loaded first). */
+  roomSize(nsp: string, room: string): number {
+    this.#owner.loadIndex();
+    return this.#core.roomSize(nsp, room);
+  }
+
   /** The rooms of socket `id` (its own id included). */
   roomsOf(id: string): string[] {
     return this.#core.roomsOf(id);
@@ -190,5 +199,10 @@ export class Core {
   /** See {@link CoreOwner.dataTouched}. */
   dataTouched(id: string): void {
     this.#owner.dataTouched(id);
+  }
+
+  /** See {@link CoreOwner.tapPackets}. */
+  tapPackets(tap: PacketTap): void {
+    this.#owner.tapPackets(tap);
   }
 }
