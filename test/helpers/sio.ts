@@ -13,7 +13,7 @@ import { waitUntil, withTimeout } from "./util.js";
 import { describeFrame, type Frame, WsClient } from "./ws-client.js";
 
 /** The Socket.IO mounts of the fixture. */
-export type SioMount = "socket.io" | "sio" | "hib" | "shard" | "shard-hib" | "renamed";
+export type SioMount = "socket.io" | "sio" | "hib" | "shard" | "shard-hib" | "renamed" | "inst";
 
 /** How socket.io-client reaches the server. */
 export interface Mode {
