@@ -125,7 +125,7 @@ export class SocketIoServer<
           this.io._engineClosed(sid, reason);
           this.#shards.closed();
         },
-        connection: (sid, transport, request) => this.io._engineConnection(sid, transport, request),
+        connection: (sid, transport) => this.io._engineConnection(sid, transport),
         refused: (request, body) => this.io.engine._refused(request, body),
         headers: (headers, request, initial) => this.io.engine._headers(headers, request, initial),
         upgrading: (sid) => this.io.engine._existing(sid)?._upgrading(),

@@ -93,8 +93,8 @@ export interface EngineHost {
   watchPackets(): void;
 }
 
-/** State of a session, as engine.io names it. */
-export type EngineReadyState = "opening" | "open" | "closing" | "closed";
+/** State of a session, with engine.io's names (a session here is never half-open or closing). */
+export type EngineReadyState = "open" | "closed";
 
 /**
  * One Engine.IO session (engine.io's `Socket`): `socket.conn` of every Socket.IO socket
@@ -115,18 +115,12 @@ export class EngineSocket extends TypedEmitter<Record<never, never>, EngineSocke
   #request: Request | undefined;
 
   /** @internal */
-  constructor(
-    host: EngineHost,
-    sid: string,
-    transport: TransportName,
-    request: Request | undefined,
-  ) {
+  constructor(host: EngineHost, sid: string, transport: TransportName, recovered: boolean) {
     super();
     this.#host = host;
     this.id = sid;
     this.#transport = TRANSPORTS[transport];
-    this.#request = request;
-    this.recovered = request === undefined;
+    this.recovered = recovered;
   }
 
   /** The current transport: `transport.name` is `"polling"`, then `"websocket"` after an upgrade. */
@@ -151,8 +145,10 @@ export class EngineSocket extends TypedEmitter<Record<never, never>, EngineSocke
   }
 
   /**
-   * The handshake request. After an eviction it is rebuilt from the stored handshake
-   * (method, url and headers), when a socket of the session was revived.
+   * The handshake request, made again from the handshake details (its url and headers:
+   * the original is not kept, so that a session costs no more memory than its
+   * handshake). `undefined` while no socket of a session revived after an eviction has
+   * been revived, or when the request named no host.
    */
   get request(): Request | undefined {
     if (this.#request) return this.#request;
@@ -343,7 +339,7 @@ export class Engine extends TypedEmitter<Record<never, never>, EngineReservedEve
   _socket(sid: string): EngineSocket {
     let socket = this.#sockets.get(sid);
     if (!socket) {
-      socket = new EngineSocket(this.#host, sid, "websocket", undefined);
+      socket = new EngineSocket(this.#host, sid, "websocket", true);
       this.#sockets.set(sid, socket);
     }
     return socket;
@@ -354,9 +350,9 @@ export class Engine extends TypedEmitter<Record<never, never>, EngineReservedEve
     return this.#sockets.get(sid);
   }
 
-  /** Session `sid` opened over `transport` with `request` (its handshake answered). @internal */
-  _opened(sid: string, transport: TransportName, request: Request): void {
-    const socket = new EngineSocket(this.#host, sid, transport, request);
+  /** Session `sid` opened over `transport` (its handshake answered). @internal */
+  _opened(sid: string, transport: TransportName): void {
+    const socket = new EngineSocket(this.#host, sid, transport, false);
     this.#sockets.set(sid, socket);
     this.emitReserved("connection", socket);
   }

@@ -485,8 +485,8 @@ export class Server<
   }
 
   /** The handshake of engine session `sid` was answered. @internal */
-  _engineConnection(sid: string, transport: TransportName, request: Request): void {
-    this.engine._opened(sid, transport, request);
+  _engineConnection(sid: string, transport: TransportName): void {
+    this.engine._opened(sid, transport);
   }
 
   /** Engine session `sid` closed. @internal */

@@ -135,7 +135,7 @@ export interface EngineEvents {
    * A handshake was answered: session `sid` is open over `transport` (its first packet
    * is on its way). Runs after the actions of the handshake.
    */
-  connection?(sid: string, transport: "polling" | "websocket", request: Request): void;
+  connection?(sid: string, transport: "polling" | "websocket"): void;
   /** A request was refused with an Engine.IO error; `body` is `{"code":..,"message":..}`. */
   refused?(request: Request, body: string): void;
   /**
@@ -400,7 +400,7 @@ export class EngineDriver {
           }
           const opened = this.#opened;
           this.#opened = null;
-          if (opened) this.#events.connection?.(opened.sid, opened.transport, request);
+          if (opened) this.#events.connection?.(opened.sid, opened.transport);
           return response;
         });
       }
