@@ -2,18 +2,31 @@
  * socket.io-durable: Socket.IO on Cloudflare Durable Objects.
  */
 
+export type { AdapterReservedEvents, RoomsAdapter } from "./api/adapter.js";
 export type { BroadcastFlags, BroadcastOperator, RemoteSocket } from "./api/broadcast-operator.js";
+export type {
+  Engine,
+  EngineConnectionError,
+  EngineHeaders,
+  EnginePacket,
+  EnginePacketType,
+  EngineReadyState,
+  EngineReservedEvents,
+  EngineSocket,
+  EngineSocketReservedEvents,
+  EngineTransport,
+  TransportName,
+} from "./api/engine.js";
 export type {
   ExtendedError,
   Namespace,
   NamespaceMiddleware,
   ParentNamespace,
-  RoomsAdapter,
 } from "./api/namespace.js";
 export type { ServerOptions } from "./api/options.js";
 export type { ScheduledTask, ScheduleOptions, TaskHandler } from "./api/scheduler.js";
 export type { EngineInfo, ParentNspNameMatchFn, Server } from "./api/server.js";
-export type { DisconnectReason, Event, Handshake, Socket } from "./api/socket.js";
+export type { Client, DisconnectReason, Event, Handshake, Socket } from "./api/socket.js";
 export type {
   AllButLast,
   DecorateAcknowledgements,

@@ -130,11 +130,18 @@ export class SocketIoServer<
           this.#loaded.add(sid);
           this.io._engineOpened(sid, request);
         },
-        closed: (sid) => {
+        closed: (sid, reason) => {
           this.#loaded.delete(sid);
-          this.io._engineClosed(sid);
+          this.io._engineClosed(sid, reason);
           this.#shards.closed();
         },
+        connection: (sid, transport) => this.io._engineConnection(sid, transport),
+        refused: (request, body) => this.io.engine._refused(request, body),
+        headers: (headers, request, initial) => this.io.engine._headers(headers, request, initial),
+        upgrading: (sid) => this.io.engine._existing(sid)?._upgrading(),
+        upgradeFailed: (sid) => this.io.engine._existing(sid)?._upgradeFailed(),
+        upgraded: (sid) => this.io.engine._existing(sid)?._upgraded(),
+        revived: (sid) => this.io.engine._revived(sid),
         socketAction: (action, binaries) => this.#onSocketAction(action, binaries),
         reviving: (att, load) => this.#reviving(att, load),
         isLoaded: (sid) => this.#indexLoaded || this.#loaded.has(sid),
@@ -182,6 +189,9 @@ export class SocketIoServer<
         },
         findSession: (pid, offset) => this.#findSession(pid, offset),
         forgetSession: (pid) => this.#recovery?.forget(pid),
+        tapPackets: (tap) => {
+          driver.packetTap = tap;
+        },
       }),
       options,
       this.#shards,

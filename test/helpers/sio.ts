@@ -24,7 +24,8 @@ export type SioMount =
   | "recover-short"
   | "shard-recover"
   | "sched"
-  | "sched-hib";
+  | "sched-hib"
+  | "inst";
 
 /** How socket.io-client reaches the server. */
 export interface Mode {

@@ -5,5 +5,6 @@ declare namespace Cloudflare {
     BROKEN: DurableObjectNamespace<import("./worker.js").BrokenServer>;
     BROKEN_LATER: DurableObjectNamespace<import("./worker.js").LateBrokenServer>;
     DEBUGGED: DurableObjectNamespace<import("./worker.js").DebugServer>;
+    WATCHED: DurableObjectNamespace<import("./worker.js").WatchedServer>;
   }
 }

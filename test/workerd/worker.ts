@@ -47,6 +47,8 @@ export interface Runs {
   connections: string[];
   disconnects: { id: string; nsp: string; reason: string }[];
   tasks: { id: string; name: string; at: number; payload: unknown }[];
+  /** Engine and room events, one line each (`WatchedServer` only). */
+  seen: string[];
 }
 
 /** The payload of a `notify` task: an event emitted to a room when it runs. */
@@ -146,7 +148,7 @@ export class HibServer extends SocketIoServer<Env> {
   };
 
   /** What the listeners of this instance saw (memory only: a new instance starts empty). */
-  readonly runs: Runs = { connections: [], disconnects: [], tasks: [] };
+  readonly runs: Runs = { connections: [], disconnects: [], tasks: [], seen: [] };
   /** The runs of `hold` tasks waiting to be let go ({@link release}). */
   readonly #held: (() => void)[] = [];
 
@@ -238,6 +240,42 @@ export class DebugServer extends HibServer {
   };
 }
 
+/**
+ * `HibServer` at `/watched/`, with listeners of the engine's `connection` and `close`
+ * and of the room events of `/` (in `runs.seen`), and a `conn` event answering what
+ * `socket.conn` shows.
+ */
+export class WatchedServer extends HibServer {
+  static override options: ServerOptions = { ...HibServer.options, path: "/watched/" };
+
+  override setup(io: Server): void {
+    super.setup(io);
+    // `setup` runs in the base constructor, before this class's fields exist.
+    const seen = { push: (line: string) => this.runs.seen.push(line) };
+    io.engine.on("connection", (conn) => {
+      seen.push(`connection ${conn.id} ${conn.transport.name} recovered=${conn.recovered}`);
+      conn.on("close", (reason) => seen.push(`close ${conn.id} ${reason}`));
+    });
+    const adapter = io.of("/").adapter;
+    adapter.on("create-room", (room) => seen.push(`create-room ${room}`));
+    adapter.on("join-room", (room, id) => seen.push(`join-room ${room} ${id}`));
+    adapter.on("leave-room", (room, id) => seen.push(`leave-room ${room} ${id}`));
+    adapter.on("delete-room", (room) => seen.push(`delete-room ${room}`));
+    io.on("connection", (socket) => {
+      socket.on("conn", (ack: Ack) =>
+        ack({
+          sid: socket.conn.id,
+          transport: socket.conn.transport.name,
+          readyState: socket.conn.readyState,
+          recovered: socket.conn.recovered,
+          url: socket.request?.url ?? null,
+          remoteAddress: socket.conn.remoteAddress ?? null,
+        }),
+      );
+    });
+  }
+}
+
 /** A server whose `setup()` throws. */
 export class BrokenServer extends SocketIoServer<Env> {
   static override options: ServerOptions = { path: "/broken/" };
@@ -262,6 +300,7 @@ interface Env {
   BROKEN: DurableObjectNamespace<BrokenServer>;
   BROKEN_LATER: DurableObjectNamespace<LateBrokenServer>;
   DEBUGGED: DurableObjectNamespace<DebugServer>;
+  WATCHED: DurableObjectNamespace<WatchedServer>;
 }
 
 export default {
@@ -275,6 +314,11 @@ export default {
       name: (r) => new URL(r.url).searchParams.get("object") ?? "default",
     });
     if (debugged) return debugged;
+    const watched = await routeSocketIo(request, env.WATCHED, {
+      path: "/watched/",
+      name: (r) => new URL(r.url).searchParams.get("object") ?? "default",
+    });
+    if (watched) return watched;
     const response = await routeSocketIo(request, env.HIB, {
       path: "/hib/",
       name: (r) => new URL(r.url).searchParams.get("object") ?? "default",

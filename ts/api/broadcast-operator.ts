@@ -390,12 +390,11 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
 
   /** {@link socketsJoin}, resolving once every shard did it. @internal */
   _socketsJoin(rooms: string[]): Promise<void> {
-    const core = this.#nsp.server._core;
     for (const [nsp, ids] of this.#match()) {
       for (const id of ids) {
         const socket = liveSocket(nsp, id);
         if (socket) socket.join(rooms);
-        else core.join(id, rooms);
+        else nsp.adapter._addAll(id, rooms);
       }
     }
     return tellAll(this.#peers(), { type: "join", target: this.#target(), rooms });
@@ -408,13 +407,12 @@ export class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
 
   /** {@link socketsLeave}, resolving once every shard did it. @internal */
   _socketsLeave(rooms: string[]): Promise<void> {
-    const core = this.#nsp.server._core;
     for (const [nsp, ids] of this.#match()) {
       for (const id of ids) {
         const socket = liveSocket(nsp, id);
         for (const r of rooms) {
           if (socket) socket.leave(r);
-          else core.leave(id, r);
+          else nsp.adapter._del(id, r);
         }
       }
     }

@@ -78,18 +78,35 @@ export abstract class TypedEmitter<
     return this.on(ev, listener);
   }
 
+  /** Like {@link on}, but `listener` runs before the listeners already registered. */
+  prependListener<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
+  ): this {
+    const list = this.#listeners.get(ev);
+    if (list) list.unshift(listener as Listener);
+    else this.#listeners.set(ev, [listener as Listener]);
+    return this;
+  }
+
+  /** Like {@link once}, but `listener` runs before the listeners already registered. */
+  prependOnceListener<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
+  ): this {
+    const wrapper = this.#onceWrapper(ev, listener as Listener);
+    const list = this.#listeners.get(ev);
+    if (list) list.unshift(wrapper);
+    else this.#listeners.set(ev, [wrapper]);
+    return this;
+  }
+
   /** Adds `listener` for the next `ev` only. */
   once<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
     ev: Ev,
     listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
   ): this {
-    const fn = listener as Listener;
-    const remove = (w: Listener) => this.#remove(ev, w);
-    const wrapper = function (this: unknown, ...args: unknown[]): unknown {
-      remove(wrapper);
-      return fn.apply(this, args);
-    } as OnceWrapper;
-    wrapper.listener = fn;
+    const wrapper = this.#onceWrapper(ev, listener as Listener);
     const list = this.#listeners.get(ev);
     if (list) list.push(wrapper);
     else this.#listeners.set(ev, [wrapper]);
@@ -170,6 +187,17 @@ export abstract class TypedEmitter<
   /** Names a listener of `ev` in error reports (the socket and namespace add theirs). */
   protected listenerOf(ev: string | symbol): string {
     return `a listener of ${eventName(ev)}`;
+  }
+
+  /** A listener that removes itself, then calls `fn`. */
+  #onceWrapper(ev: string | symbol, fn: Listener): OnceWrapper {
+    const remove = (w: Listener) => this.#remove(ev, w);
+    const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+      remove(wrapper);
+      return fn.apply(this, args);
+    } as OnceWrapper;
+    wrapper.listener = fn;
+    return wrapper;
   }
 
   #remove(ev: string | symbol, listener: Listener): void {

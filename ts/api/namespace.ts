@@ -6,6 +6,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: `SocketData` defaults to `any` as in Socket.IO
 
 import type { FoundSession } from "../shim/recovery.js";
+import { RoomsAdapter } from "./adapter.js";
 import type { RemoteSocket } from "./broadcast-operator.js";
 import { BroadcastOperator } from "./broadcast-operator.js";
 import {
@@ -66,54 +67,6 @@ export interface ServerReservedEvents<
   new_namespace: (
     namespace: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
   ) => void;
-}
-
-/** The rooms of a namespace, read from the core on each access. */
-export interface RoomsAdapter {
-  /** Every room with its member socket ids (each socket is in the room named by its id). */
-  readonly rooms: Map<string, Set<string>>;
-  /** Every socket id with its rooms. */
-  readonly sids: Map<string, Set<string>>;
-  /** The rooms of one socket. */
-  socketRooms(id: string): Set<string> | undefined;
-}
-
-/** A view of the core's rooms of one namespace. */
-class CoreRooms implements RoomsAdapter {
-  readonly #nsp: Namespace<any, any, any, any>;
-
-  constructor(nsp: Namespace<any, any, any, any>) {
-    this.#nsp = nsp;
-  }
-
-  get rooms(): Map<string, Set<string>> {
-    const out = new Map<string, Set<string>>();
-    for (const nsp of this.#nsp._targets()) {
-      for (const [room, ids] of nsp.server._core.roomsIn(nsp.name)) {
-        const set = out.get(room);
-        if (set) for (const id of ids) set.add(id);
-        else out.set(room, new Set(ids));
-      }
-    }
-    return out;
-  }
-
-  get sids(): Map<string, Set<string>> {
-    const out = new Map<string, Set<string>>();
-    for (const [room, ids] of this.rooms) {
-      for (const id of ids) {
-        const set = out.get(id);
-        if (set) set.add(room);
-        else out.set(id, new Set([room]));
-      }
-    }
-    return out;
-  }
-
-  socketRooms(id: string): Set<string> | undefined {
-    const rooms = this.#nsp.server._core.roomsOf(id);
-    return rooms.length > 0 ? new Set(rooms) : undefined;
-  }
 }
 
 /** Middleware of a namespace: sees each socket before it connects. */
@@ -179,7 +132,10 @@ export class Namespace<
     }
     return this._live;
   }
-  /** The rooms of the namespace (read only; use `join`/`leave` to change them). */
+  /**
+   * The rooms of the namespace (read only; use `join`/`leave` to change them), and
+   * their events (`create-room`, `join-room`, `leave-room`, `delete-room`).
+   */
   readonly adapter: RoomsAdapter;
 
   /** @internal */
@@ -200,7 +156,7 @@ export class Namespace<
     super();
     this.server = server;
     this.name = name;
-    this.adapter = new CoreRooms(this);
+    this.adapter = new RoomsAdapter(this);
   }
 
   /** Names a listener of `ev` in error reports: with the namespace. */

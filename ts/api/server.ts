@@ -6,11 +6,12 @@
 
 import type { DebugLog } from "../debug.js";
 import type { Core } from "../shim/core.js";
-import type { SocketAction } from "../shim/engine-driver.js";
+import type { EngineCloseReason, SocketAction } from "../shim/engine-driver.js";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
 import { NO_SHARDS, type ShardLink } from "./cluster.js";
 import { authOf, encode, withAttachments } from "./codec.js";
 import { type Listener, reportError, TypedEmitter } from "./emitter.js";
+import { Engine, type TransportName } from "./engine.js";
 import { type HandshakeBase, handshakeOf, unknownHandshake } from "./handshake.js";
 import {
   Namespace,
@@ -47,16 +48,15 @@ export type ParentNspNameMatchFn = (
   next: (err: Error | null, success: boolean) => void,
 ) => void;
 
-/** What the app can see of the Engine.IO layer. */
-export interface EngineInfo {
-  /** Number of open Engine.IO sessions (connections). */
-  readonly clientsCount: number;
-}
+/** What the app can see of the Engine.IO layer: `io.engine` (see {@link Engine}). */
+export type EngineInfo = Engine;
 
 /** The emitter methods the server forwards to its main namespace. */
 interface UntypedEmitter {
   on(ev: string | symbol, listener: Listener): unknown;
   once(ev: string | symbol, listener: Listener): unknown;
+  prependListener(ev: string | symbol, listener: Listener): unknown;
+  prependOnceListener(ev: string | symbol, listener: Listener): unknown;
   off(ev: string | symbol, listener?: Listener): unknown;
   removeAllListeners(ev?: string | symbol): unknown;
   listeners(ev: string | symbol): Listener[];
@@ -82,8 +82,11 @@ export class Server<
 > {
   /** The main namespace, `/`. */
   readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
-  /** The Engine.IO layer: `io.engine.clientsCount`. */
-  readonly engine: EngineInfo;
+  /**
+   * The Engine.IO layer: `clientsCount`, engine.io's events (`connection`,
+   * `connection_error`, `initial_headers`, `headers`) and each session's object.
+   */
+  readonly engine: Engine;
 
   /** @internal */
   readonly _core: Core;
@@ -135,11 +138,22 @@ export class Server<
     this._shards = shards;
     this._cleanupEmptyChildNamespaces = options.cleanupEmptyChildNamespaces === true;
     this._skipMiddlewaresOnRecovery = options.connectionStateRecovery?.skipMiddlewares !== false;
-    this.engine = {
-      get clientsCount() {
-        return core.clientsCount();
+    let tapped = false;
+    this.engine = new Engine(
+      {
+        handshakeOf: (sid) => this.#handshakes.get(sid),
+        close: (sid) => core.closeConnection(sid),
+        watchPackets: () => {
+          if (tapped) return;
+          tapped = true;
+          core.tapPackets({
+            received: (sid, data, polling) => this.engine._existing(sid)?._received(data, polling),
+            sent: (sid, data, polling) => this.engine._existing(sid)?._sent(data, polling),
+          });
+        },
       },
-    };
+      () => core.clientsCount(),
+    );
     this.sockets = this.of("/");
   }
 
@@ -243,6 +257,40 @@ export class Server<
     >,
   ): this {
     this.#main().off(ev, listener as Listener | undefined);
+    return this;
+  }
+
+  override prependListener<
+    Ev extends ReservedOrUserEventNames<
+      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents
+    >,
+  >(
+    ev: Ev,
+    listener: ReservedOrUserListener<
+      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this {
+    this.#main().prependListener(ev, listener as Listener);
+    return this;
+  }
+
+  override prependOnceListener<
+    Ev extends ReservedOrUserEventNames<
+      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents
+    >,
+  >(
+    ev: Ev,
+    listener: ReservedOrUserListener<
+      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this {
+    this.#main().prependOnceListener(ev, listener as Listener);
     return this;
   }
 
@@ -493,8 +541,14 @@ export class Server<
     }
   }
 
+  /** The handshake of engine session `sid` was answered. @internal */
+  _engineConnection(sid: string, transport: TransportName): void {
+    this.engine._opened(sid, transport);
+  }
+
   /** Engine session `sid` closed. @internal */
-  _engineClosed(sid: string): void {
+  _engineClosed(sid: string, reason: EngineCloseReason): void {
+    this.engine._closed(sid, reason);
     this.#handshakes.delete(sid);
   }
 

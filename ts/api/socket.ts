@@ -7,6 +7,7 @@ import type { Core } from "../shim/core.js";
 import { type BroadcastFlags, BroadcastOperator } from "./broadcast-operator.js";
 import { encode } from "./codec.js";
 import { eventName, type Listener, reportError, safeCall, TypedEmitter } from "./emitter.js";
+import type { EngineSocket } from "./engine.js";
 import { type Middleware, runMiddlewares } from "./middleware.js";
 import type { Namespace } from "./namespace.js";
 import type { Server } from "./server.js";
@@ -69,6 +70,19 @@ export interface SocketReservedEvents {
   disconnect: (reason: DisconnectReason, description?: any) => void;
   /** A `socket.use()` middleware refused a packet, or the client broke the protocol. */
   error: (err: Error) => void;
+}
+
+/**
+ * The connection a socket rides on, as Socket.IO's `socket.client` shows it (its
+ * `id`, `conn` and `request`; one connection carries a socket per namespace).
+ */
+export interface Client {
+  /** The connection's id: the Engine.IO session id. */
+  readonly id: string;
+  /** The Engine.IO session. */
+  readonly conn: EngineSocket;
+  /** The handshake request (see `EngineSocket.request`). */
+  readonly request: Request | undefined;
 }
 
 /** An incoming event as `socket.use()` middlewares see it: `[name, ...args]`. */
@@ -199,6 +213,32 @@ export class Socket<
   /** The server. */
   get server(): Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
     return this.nsp.server;
+  }
+
+  /**
+   * The Engine.IO session this socket rides on: `conn.transport.name` (`"polling"`,
+   * then `"websocket"` after an upgrade), `readyState`, the `upgrade` and `close`
+   * events.
+   */
+  get conn(): EngineSocket {
+    return this.nsp.server.engine._socket(this._sid);
+  }
+
+  /** The connection (see {@link Client}). */
+  get client(): Client {
+    const conn = this.conn;
+    return {
+      id: conn.id,
+      conn,
+      get request() {
+        return conn.request;
+      },
+    };
+  }
+
+  /** The handshake request (see `EngineSocket.request`). */
+  get request(): Request | undefined {
+    return this.conn.request;
   }
 
   /** Whether the socket is connected (`false` in middlewares, and after it left). */
@@ -405,14 +445,14 @@ export class Socket<
     if (this.#state === "closed") return;
     const list = Array.isArray(rooms) ? rooms : [rooms];
     for (const r of list) this.rooms.add(r);
-    if (this.#state === "connected") this.#core.join(this.id, list);
+    if (this.#state === "connected") this.nsp.adapter._addAll(this.id, list);
   }
 
   /** Leaves a room. */
   leave(room: string): void {
     if (this.#state === "closed") return;
     this.rooms.delete(room);
-    if (this.#state === "connected") this.#core.leave(this.id, room);
+    if (this.#state === "connected") this.nsp.adapter._del(this.id, room);
   }
 
   // ---- leaving --------------------------------------------------------------------
@@ -510,14 +550,15 @@ export class Socket<
     this._pid = pid;
     const provisional = this.id;
     const hadOwnRoom = this.rooms.has(provisional);
-    if (id !== provisional) {
-      (this as { id: string }).id = id;
-      this.rooms.delete(provisional);
-    }
+    if (id !== provisional) (this as { id: string }).id = id;
+    // The own room after those joined in middlewares, in the order Node adds them.
+    this.rooms.delete(provisional);
     this.rooms.add(id);
     this.#state = "connected";
+    // Rooms joined in middlewares first, then the socket's own room, as in Node.
     const extra = [...this.rooms].filter((r) => r !== id);
-    if (extra.length > 0) this.#core.join(id, extra);
+    if (extra.length > 0) this.nsp.adapter._addAll(id, extra);
+    this.nsp.adapter._connected(id);
     if (!hadOwnRoom) this.leave(id);
   }
 
@@ -605,6 +646,7 @@ export class Socket<
   _onClose(reason: DisconnectReason): void {
     if (this.#state !== "connected") return;
     this.emitReserved("disconnecting", reason, undefined);
+    this.nsp.adapter._delAll(this.id, this.rooms);
     this.rooms.clear();
     this.nsp._remove(this);
     this.#state = "closed";

@@ -140,3 +140,33 @@ loose.on("connection", (socket) => {
 });
 loose.timeout(5).emit("x", (_err: Error, _responses: unknown[]) => {});
 loose.to("r").emitWithAck("x", 1);
+
+// ---- io.engine, socket.conn and the adapter's events ---------------------------------
+
+export function onEngine(socket: AppSocket): void {
+  io.engine.on("connection", (conn) => {
+    expectType<"polling" | "websocket">(conn.transport.name);
+    conn.on("upgrade", (transport) => expectType<"polling" | "websocket">(transport.name));
+    conn.on("close", (reason) => expectType<string>(reason));
+    conn.on("packet", (packet) => expectType<string | Uint8Array | undefined>(packet.data));
+  });
+  io.engine.on("connection_error", (err) => {
+    expectType<number>(err.code);
+    expectType<Request>(err.req);
+  });
+  io.engine.on("headers", (headers, req) => {
+    headers["x-a"] = ["1", "2"];
+    expectType<Request>(req);
+  });
+  // @ts-expect-error not an engine event
+  io.engine.on("nope", () => {});
+  expectType<number>(io.engine.clientsCount);
+  expectType<string>(socket.conn.id);
+  expectType<string>(socket.client.id);
+  socket.nsp.adapter.on("join-room", (room, id) => {
+    expectType<string>(room);
+    expectType<string>(id);
+  });
+  // @ts-expect-error create-room hands out the room only
+  socket.nsp.adapter.on("create-room", (_room: string, _id: string) => {});
+}

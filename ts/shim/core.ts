@@ -7,6 +7,7 @@
  * wake say so explicitly: queries over every socket load the stored index first, the
  * session count revives every hibernated session first.
  */
+import type { PacketTap } from "./engine-driver.js";
 import type { FoundSession } from "./recovery.js";
 import {
   type CoreOutput,
@@ -43,6 +44,8 @@ export interface CoreOwner {
   findSession(pid: string, offset: number): FoundSession | null | Promise<FoundSession | null>;
   /** Connection state recovery: session `pid` came back, or may not; its row goes. */
   forgetSession(pid: string): void;
+  /** From now on, tells `tap` of the packets of every session. */
+  tapPackets(tap: PacketTap): void;
 }
 
 /** Result of an emit that asked for acknowledgements. */
@@ -239,6 +242,12 @@ export class Core {
     return this.#core.isTargeted(id, rooms, except);
   }
 
+  /** Number of sockets in room `room` of `nsp` (every stored socket loaded first). */
+  roomSize(nsp: string, room: string): number {
+    this.#owner.loadIndex();
+    return this.#core.roomSize(nsp, room);
+  }
+
   /** The rooms of socket `id` (its own id included). */
   roomsOf(id: string): string[] {
     return this.#core.roomsOf(id);
@@ -265,5 +274,10 @@ export class Core {
   /** See {@link CoreOwner.dataTouched}. */
   dataTouched(id: string): void {
     this.#owner.dataTouched(id);
+  }
+
+  /** See {@link CoreOwner.tapPackets}. */
+  tapPackets(tap: PacketTap): void {
+    this.#owner.tapPackets(tap);
   }
 }

@@ -131,11 +131,49 @@ export interface EngineEvents {
   turnEnd?(): void;
   /** Requests outside the Engine.IO path; 404 when absent. */
   otherRequest?(request: Request): Response | Promise<Response>;
+  /**
+   * A handshake was answered: session `sid` is open over `transport` (its first packet
+   * is on its way). Runs after the actions of the handshake.
+   */
+  connection?(sid: string, transport: "polling" | "websocket"): void;
+  /** A request was refused with an Engine.IO error; `body` is `{"code":..,"message":..}`. */
+  refused?(request: Request, body: string): void;
+  /**
+   * The headers of an Engine.IO response to `request` (`initial`: a handshake's), before
+   * the response is made: they may be changed.
+   */
+  headers?(headers: Headers, request: Request, initial: boolean): void;
+  /** A WebSocket attached to polling session `sid` for an upgrade. */
+  upgrading?(sid: string): void;
+  /** The upgrade of session `sid` ended without upgrading. */
+  upgradeFailed?(sid: string): void;
+  /** Session `sid` moved from long-polling to WebSocket. */
+  upgraded?(sid: string): void;
+  /** A hibernated session was handed back to the core (and is still open). */
+  revived?(sid: string): void;
+}
+
+/**
+ * Told of the packets of every session, once set on the driver (`packetTap`): a
+ * WebSocket frame, or (`polling`) a long-polling payload. The frames of an upgrade's
+ * probe are not told of.
+ */
+export interface PacketTap {
+  /** Packets arrived from the client, before the core reads them. */
+  received(sid: string, data: string | Uint8Array, polling: boolean): void;
+  /** Packets leave for the client. */
+  sent(sid: string, data: string | Uint8Array, polling: boolean): void;
 }
 
 interface HeldRequest {
   resolve: (r: Response) => void;
   headers: Headers;
+  /** The request being answered. */
+  request: Request;
+  /** Whether it is a handshake. */
+  initial: boolean;
+  /** The session of a poll (a GET whose answer carries packets). */
+  sid?: string;
 }
 
 const NO_BINARIES: Uint8Array[] = [];
@@ -210,6 +248,12 @@ export class EngineDriver {
   #alarmKnown = false;
   /** The earliest alarm requested before that (by the app's `setup`). */
   #earlyAlarm: number | undefined;
+  /** Polling sessions with a WebSocket attached for an upgrade. */
+  readonly #upgrading = new Set<string>();
+  /** The session the handshake in progress opened. */
+  #opened: { sid: string; transport: "polling" | "websocket" } | null = null;
+  /** Told of every packet once set (someone listens to packets); `undefined` costs nothing. */
+  packetTap: PacketTap | undefined;
 
   constructor(
     ctx: DurableObjectState,
@@ -331,6 +375,7 @@ export class EngineDriver {
     );
     if ("error" in c) {
       this.#log?.(`refused ${request.method} ${url.search}: ${c.error.status} ${c.error.body}`);
+      this.#events.refused?.(request, c.error.body);
       return jsonError(c.error.status, c.error.body, headers);
     }
     switch (c.route) {
@@ -339,29 +384,37 @@ export class EngineDriver {
         if (refusal !== null) {
           const answer = forbidden(refusal);
           this.#log?.(`handshake refused by allowRequest: ${answer.status} ${answer.body}`);
+          this.#events.refused?.(request, answer.body);
           return jsonError(answer.status, answer.body, headers);
         }
         return this.turn(() => {
           this.#handshakeRequest = request;
+          let response: Response | Promise<Response>;
           try {
             if (c.transport === "polling") {
-              const [req, response] = this.#hold(headers);
+              const [req, held] = this.#hold(headers, request, true);
               this.run(this.core.open(Date.now(), "polling", req, randomBytes()));
-              return response;
+              response = held;
+            } else {
+              this.#events.headers?.(headers, request, true);
+              const pair = new WebSocketPair();
+              this.#handshakeSocket = pair[1];
+              this.run(this.core.open(Date.now(), "websocket", undefined, randomBytes()));
+              response = new Response(null, { status: 101, webSocket: pair[0], headers });
             }
-            const pair = new WebSocketPair();
-            this.#handshakeSocket = pair[1];
-            this.run(this.core.open(Date.now(), "websocket", undefined, randomBytes()));
-            return new Response(null, { status: 101, webSocket: pair[0], headers });
           } finally {
             this.#handshakeSocket = null;
             this.#handshakeRequest = null;
           }
+          const opened = this.#opened;
+          this.#opened = null;
+          if (opened) this.#events.connection?.(opened.sid, opened.transport);
+          return response;
         });
       }
       case "poll":
         return this.turn(() => {
-          const [req, response] = this.#hold(headers);
+          const [req, response] = this.#hold(headers, request, false, c.sid);
           this.run(this.core.poll(Date.now(), c.sid, req));
           return response;
         });
@@ -369,7 +422,11 @@ export class EngineDriver {
         const body = new Uint8Array(await request.arrayBuffer());
         const type = request.headers.get("Content-Type") ?? undefined;
         return this.turn(() => {
-          const [req, response] = this.#hold(headers);
+          const tap = this.packetTap;
+          if (tap && this.core.hasSession(c.sid)) {
+            tap.received(c.sid, new TextDecoder().decode(body), true);
+          }
+          const [req, response] = this.#hold(headers, request, false);
           this.run(this.core.post(Date.now(), c.sid, req, type, body));
           return response;
         });
@@ -379,18 +436,23 @@ export class EngineDriver {
           const r = this.core.beginUpgrade(Date.now(), c.sid);
           if (!Array.isArray(r)) {
             this.#log?.(`upgrade of ${c.sid} refused: ${r.error.status} ${r.error.body}`);
+            this.#events.refused?.(request, r.error.body);
             return jsonError(r.error.status, r.error.body, headers);
           }
           this.#log?.(`session ${c.sid} upgrading to websocket`);
+          this.#events.headers?.(headers, request, false);
           const pair = new WebSocketPair();
           const ws = pair[1];
           this.#ctx.acceptWebSocket(ws, [c.sid]);
           ws.serializeAttachment({ sid: c.sid, probe: true } satisfies Attachment);
           this.#attach(c.sid, ws);
+          this.#upgrading.add(c.sid);
           this.run(r);
+          this.#events.upgrading?.(c.sid);
           return new Response(null, { status: 101, webSocket: pair[0], headers });
         });
       case "closeAtOnce": {
+        this.#events.headers?.(headers, request, false);
         const pair = new WebSocketPair();
         pair[1].accept();
         pair[1].close();
@@ -405,6 +467,11 @@ export class EngineDriver {
       this.turn(() => {
         const sid = this.#sessionOf(ws, message);
         if (sid === null) return;
+        const tap = this.packetTap;
+        // The frames of an upgrade's probe are the transport's, not the session's.
+        if (tap && !this.#upgrading.has(sid)) {
+          tap.received(sid, typeof message === "string" ? message : new Uint8Array(message), false);
+        }
         const now = Date.now();
         this.run(
           typeof message === "string"
@@ -507,6 +574,8 @@ export class EngineDriver {
     this.#attach(att.sid, ws);
     const rows = this.#events.reviving?.(att, load || isExpired(att, now));
     this.run(this.core.reviveSession(now, att, rows));
+    const revived = this.#events.revived;
+    if (revived && this.core.hasSession(att.sid)) revived(att.sid);
   }
 
   #attach(sid: string, ws: WebSocket): void {
@@ -552,6 +621,8 @@ export class EngineDriver {
     this.#sessions.set(ws, DETACHED);
     if (this.#sockets.get(sid) === ws) this.#sockets.delete(sid);
     this.run(this.core.wsClosed(Date.now(), sid, error));
+    // The probe of an upgrade closed: the session goes on polling.
+    if (this.#upgrading.delete(sid)) this.#events.upgradeFailed?.(sid);
   }
 
   #socketFor(sid: string): WebSocket | undefined {
@@ -565,10 +636,15 @@ export class EngineDriver {
 
   // ---- requests -------------------------------------------------------------------
 
-  #hold(headers: Headers): [number, Promise<Response>] {
+  #hold(
+    headers: Headers,
+    request: Request,
+    initial: boolean,
+    sid?: string,
+  ): [number, Promise<Response>] {
     const req = this.#nextReq++;
     const response = new Promise<Response>((resolve) => {
-      this.#held.set(req, { resolve, headers });
+      this.#held.set(req, { resolve, headers, request, initial, sid });
     });
     return [req, response];
   }
@@ -616,7 +692,10 @@ export class EngineDriver {
           this.#attach(a.sid, ws);
         }
         this.#log?.(`session ${a.sid} opened over ${a.transport}`);
-        if (this.#handshakeRequest) this.#events.opened?.(a.sid, this.#handshakeRequest);
+        if (this.#handshakeRequest) {
+          this.#opened = { sid: a.sid, transport: a.transport };
+          this.#events.opened?.(a.sid, this.#handshakeRequest);
+        }
         break;
       }
       case "message":
@@ -625,6 +704,7 @@ export class EngineDriver {
       case "closed":
         this.#log?.(`session ${a.sid} closed (${a.reason})`);
         this.#sockets.delete(a.sid);
+        this.#upgrading.delete(a.sid);
         this.#events.closed?.(a.sid, a.reason);
         break;
       case "respond": {
@@ -632,13 +712,22 @@ export class EngineDriver {
         if (!h) break;
         this.#held.delete(a.req);
         if (a.contentType) h.headers.set("Content-Type", a.contentType);
+        this.#events.headers?.(h.headers, h.request, h.initial);
+        // A lone noop ends a poll for the transport's sake (an upgrade), as in Node.
+        if (h.sid !== undefined && this.packetTap && a.body !== "6") {
+          this.packetTap.sent(h.sid, a.body, true);
+        }
         h.resolve(new Response(a.body || null, { status: a.status, headers: h.headers }));
         break;
       }
       case "wsSend": {
         const ws = this.#socketFor(a.sid);
+        const frame = frameOf(a.frame, binaries);
+        if (this.packetTap && !(frame === "3probe" && this.#upgrading.has(a.sid))) {
+          this.packetTap.sent(a.sid, frame, false);
+        }
         try {
-          ws?.send(frameOf(a.frame, binaries));
+          ws?.send(frame);
         } catch {
           // the socket is closing; its close event ends the session
         }
@@ -646,6 +735,8 @@ export class EngineDriver {
       }
       case "wsSendMany": {
         const frame = frameOf(a.frame, binaries);
+        const tap = this.packetTap;
+        if (tap) for (const sid of a.sids) tap.sent(sid, frame, false);
         for (const sid of a.sids) {
           try {
             this.#socketFor(sid)?.send(frame);
@@ -658,6 +749,8 @@ export class EngineDriver {
       case "wsClose": {
         const ws = this.#socketFor(a.sid);
         this.#sockets.delete(a.sid);
+        // The server closed the probe of an upgrade: the session goes on polling.
+        if (this.#upgrading.delete(a.sid)) this.#events.upgradeFailed?.(a.sid);
         if (ws) {
           // Detach first so that the close event of this socket is not taken for
           // the close of a later transport of the same session.
@@ -672,6 +765,8 @@ export class EngineDriver {
         break;
       }
       case "persist": {
+        // Only WebSocket sessions are persisted: a polling one that is, just upgraded.
+        if (this.#upgrading.delete(a.sid)) this.#events.upgraded?.(a.sid);
         const ws = this.#socketFor(a.sid);
         ws?.serializeAttachment({
           sid: a.sid,

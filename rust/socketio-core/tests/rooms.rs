@@ -90,6 +90,30 @@ fn join_and_leave_rooms() {
 }
 
 #[test]
+fn room_size_counts_the_members_of_one_namespace() {
+    let mut h = Harness::default_config();
+    let (_, a) = h.ws_socket("/");
+    let (_, b) = h.ws_socket("/");
+    let (_, x) = h.ws_socket("/admin");
+    assert_eq!(h.server.room_size("/", &a), 1);
+    assert_eq!(h.server.room_size("/", "r"), 0);
+    h.server.join(h.now, &a, &strings(&["r", "r"]));
+    assert_eq!(h.server.room_size("/", "r"), 1);
+    h.server.join(h.now, &b, &strings(&["r"]));
+    h.server.join(h.now, &x, &strings(&["r"]));
+    assert_eq!(h.server.room_size("/", "r"), 2);
+    assert_eq!(h.server.room_size("/admin", "r"), 1);
+    h.server.leave(h.now, &a, "r");
+    h.server.leave(h.now, &b, "r");
+    assert_eq!(h.server.room_size("/", "r"), 0);
+    assert_eq!(h.server.room_size("/admin", "r"), 1);
+    assert_eq!(h.server.room_size("/nope", "r"), 0);
+    h.server.disconnect_socket(h.now, &x, false);
+    assert_eq!(h.server.room_size("/admin", "r"), 0);
+    assert_eq!(h.server.room_size("/admin", &x), 0);
+}
+
+#[test]
 fn every_way_out_leaves_every_room() {
     let mut h = Harness::default_config();
     let many = |n: usize| -> Vec<String> { (0..n).map(|i| format!("room-{i}")).collect() };

@@ -354,6 +354,12 @@ impl SocketCore {
         string_array(&self.core.rooms_of(socket_id))
     }
 
+    /// Number of sockets in room `room` of `nsp` (0 when it does not exist).
+    #[wasm_bindgen(js_name = roomSize)]
+    pub fn room_size(&self, nsp: &str, room: &str) -> u32 {
+        u32::try_from(self.core.room_size(nsp, room)).unwrap_or(u32::MAX)
+    }
+
     /// Loads stored sockets after a restart; their engine sessions must be
     /// revived first.
     #[wasm_bindgen(js_name = loadSockets)]

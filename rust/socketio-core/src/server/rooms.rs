@@ -101,6 +101,15 @@ impl SocketServer {
             .unwrap_or_default()
     }
 
+    /// Number of sockets in room `room` of `nsp` (0 when the room does not
+    /// exist): whether a join created the room, or a leave emptied it.
+    pub fn room_size(&self, nsp: &str, room: &str) -> usize {
+        self.namespaces
+            .get(nsp)
+            .and_then(|n| n.rooms.get(room))
+            .map_or(0, |m| m.len())
+    }
+
     /// Every room of `nsp` with its members.
     pub fn rooms_in(&self, nsp: &str) -> Vec<(String, Vec<String>)> {
         self.namespaces
