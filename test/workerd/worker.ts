@@ -7,13 +7,7 @@
  * Requests go to the object named by the `object` query parameter (one per test).
  */
 
-import {
-  routeSocketIo,
-  type Server,
-  type ServerOptions,
-  type Socket,
-  SocketIoServer,
-} from "../../ts/index.js";
+import { routeSocketIo, type ServerOptions, type Socket, SocketIoServer } from "../../ts/index.js";
 
 type Ack = (value: unknown) => void;
 
@@ -135,7 +129,7 @@ export class HibServer extends SocketIoServer<Env> {
   /** What the listeners of this instance saw (memory only: a new instance starts empty). */
   readonly runs: Runs = { connections: [], disconnects: [] };
 
-  override setup(io: Server): void {
+  override setup(io: this["io"]): void {
     io.on("connection", (socket) => {
       // A revived socket keeps the data it had; only a new one is initialised.
       if (!socket.recovered) socket.data = { name: socket.handshake.auth.name ?? null };
@@ -183,7 +177,7 @@ export class DebugServer extends HibServer {
 export class BrokenServer extends SocketIoServer<Env> {
   static override options: ServerOptions = { path: "/broken/" };
 
-  override setup(_io: Server): void {
+  override setup(_io: this["io"]): void {
     throw new Error("setup broke");
   }
 }
@@ -192,7 +186,7 @@ export class BrokenServer extends SocketIoServer<Env> {
 export class LateBrokenServer extends SocketIoServer<Env> {
   static override options: ServerOptions = { path: "/broken-later/" };
 
-  override async setup(_io: Server): Promise<void> {
+  override async setup(_io: this["io"]): Promise<void> {
     await Promise.resolve();
     throw new Error("setup broke later");
   }
