@@ -249,10 +249,12 @@ export class Shards implements ShardLink {
     const env = this.#env;
     if (env === null || typeof env !== "object") return null;
     for (const value of Object.values(env)) {
-      const ns = value as Partial<Namespace> | null;
-      if (!ns || typeof ns.idFromName !== "function" || typeof ns.get !== "function") continue;
+      // Only namespaces: a service binding answers any method name, over RPC.
+      if (Object.prototype.toString.call(value) !== "[object DurableObjectNamespace]") continue;
+      const ns = value as Partial<Namespace>;
+      if (typeof ns.idFromName !== "function" || typeof ns.get !== "function") continue;
       try {
-        if (ns.idFromName(name).equals(this.#ctx.id)) {
+        if (this.#ctx.id.equals(ns.idFromName(name))) {
           this.#namespace = ns as Namespace;
           break;
         }
