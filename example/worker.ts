@@ -9,7 +9,7 @@
  */
 
 import clientScript from "../node_modules/socket.io-client/dist/socket.io.min.js";
-import { routeSocketIo, type Server, type ServerOptions, SocketIoServer } from "../ts/index.js";
+import { routeSocketIo, type ServerOptions, SocketIoServer } from "../ts/index.js";
 import page from "./public/index.html";
 
 /** Events the browser sends. */
@@ -56,7 +56,7 @@ const MAX_PICTURE = 512 * 1024;
 export class Chat extends SocketIoServer<Env, ClientToServer, ServerToClient, never, ChatData> {
   static override options: ServerOptions = { maxHttpBufferSize: 1e6 };
 
-  override setup(io: Server<ClientToServer, ServerToClient, never, ChatData>): void {
+  override setup(io: this["io"]): void {
     io.on("connection", (socket) => {
       socket.data.name ??= `guest-${socket.id.slice(0, 4)}`;
 

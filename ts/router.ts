@@ -4,7 +4,14 @@
  * own routes keep working.
  */
 import { matchesPath, normalizePath, PATH_HEADER } from "./options.js";
-import { isServerName, MAX_SHARDS, SHARDS_HEADER, shardName, shardOfSid } from "./shards.js";
+import {
+  inJurisdiction,
+  isServerName,
+  MAX_SHARDS,
+  SHARDS_HEADER,
+  shardName,
+  shardOfSid,
+} from "./shards.js";
 
 /** The part of a `DurableObjectNamespace` binding that routing needs. */
 export interface SocketIoNamespace {
@@ -15,6 +22,8 @@ export interface SocketIoNamespace {
     id: DurableObjectId,
     options?: { locationHint?: DurableObjectLocationHint },
   ): { fetch(request: Request): Promise<Response> };
+  /** The subnamespace of a jurisdiction (needed by the `jurisdiction` option only). */
+  jurisdiction?(jurisdiction: DurableObjectJurisdiction): SocketIoNamespace;
 }
 
 /** Options of {@link routeSocketIo}. */
@@ -47,6 +56,14 @@ export interface RouteOptions {
    * is. With shards, each shard is created where its first handshake asks.
    */
   locationHint?: DurableObjectLocationHint;
+  /**
+   * The jurisdiction (`"eu"`, `"fedramp"`, ...) that the server's objects run and keep
+   * their data in: every shard is taken from `namespace.jurisdiction(jurisdiction)`.
+   * A name makes a different object in each jurisdiction (and outside of any), so adding,
+   * removing or changing it starts an empty server. The emitter (`socketIo`) takes the
+   * same option; the shards find each other in their own jurisdiction.
+   */
+  jurisdiction?: DurableObjectJurisdiction;
   /**
    * Runs at the edge, before the object is reached (or woken), for each handshake (a
    * request without `sid`): return a `Response` to answer it instead (for instance a
@@ -89,10 +106,11 @@ export async function routeSocketIo(
   }
   const index =
     shards === 1 ? 0 : sid === null ? Math.floor(Math.random() * shards) : shardOfSid(sid, shards);
-  const id = namespace.idFromName(shardName(name, index));
+  const objects = inJurisdiction(namespace, options.jurisdiction, "routeSocketIo");
+  const id = objects.idFromName(shardName(name, index));
   const stub = options.locationHint
-    ? namespace.get(id, { locationHint: options.locationHint })
-    : namespace.get(id);
+    ? objects.get(id, { locationHint: options.locationHint })
+    : objects.get(id);
   const forwarded = new Request(chosen);
   forwarded.headers.set(SHARDS_HEADER, String(shards));
   forwarded.headers.set(PATH_HEADER, path);

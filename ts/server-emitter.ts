@@ -6,6 +6,7 @@
  * ```ts
  * await socketIo(env.CHAT).to("news").emit("headline", text);
  * await socketIo(env.CHAT, { name: "tenant-7" }).of("/admin").disconnectSockets(true);
+ * await socketIo(env.CHAT, { jurisdiction: "eu" }).emit("notice", text);
  * ```
  *
  * Each call is one RPC to the server's shard 0, which carries it out on every shard
@@ -27,7 +28,7 @@ import type {
   FirstNonErrorArg,
   Last,
 } from "./api/typed-events.js";
-import { isServerName, shardName } from "./shards.js";
+import { inJurisdiction, isServerName, shardName } from "./shards.js";
 
 /** Options of {@link socketIo}. */
 export interface EmitterOptions {
@@ -37,6 +38,12 @@ export interface EmitterOptions {
    * knows it.
    */
   name?: string;
+  /**
+   * The jurisdiction the server's objects are in: the `jurisdiction` its router
+   * (`routeSocketIo`) was given. Without it, a server made in a jurisdiction is not
+   * reached (the same name outside of it is another, empty server).
+   */
+  jurisdiction?: DurableObjectJurisdiction;
 }
 
 /** The binding of a Socket.IO Durable Object class, as the emitter uses it. */
@@ -45,6 +52,8 @@ export interface EmitterNamespace {
   idFromName(name: string): DurableObjectId;
   /** A stub of the object. */
   get(id: DurableObjectId): unknown;
+  /** The subnamespace of a jurisdiction (needed by the `jurisdiction` option only). */
+  jurisdiction?(jurisdiction: DurableObjectJurisdiction): EmitterNamespace;
 }
 
 /** The event maps of a `SocketIoServer` subclass. */
@@ -69,7 +78,7 @@ export function socketIo<T extends Rpc.DurableObjectBranded | undefined = undefi
 ): ServerEmitter<EmitEventsOf<T>, ServerSideEventsOf<T>, SocketDataOf<T>> {
   const name = options.name ?? "default";
   if (!isServerName(name)) throw new TypeError("socketIo: invalid server name");
-  const ns = namespace as EmitterNamespace;
+  const ns = inJurisdiction(namespace as EmitterNamespace, options.jurisdiction, "socketIo");
   const shard = (index: number) =>
     ns.get(ns.idFromName(shardName(name, index))) as unknown as ServerService;
   return new ServerEmitter({ shard, nsp: "/", rooms: [], except: [], flags: {} });

@@ -1,7 +1,8 @@
 /**
  * How one logical server is laid out on Durable Objects: the names of its shards, the
- * shard a session id belongs to, and the header by which the router tells an object how
- * many shards there are. The router, the objects and the emitter all read it from here.
+ * shard a session id belongs to, the header by which the router tells an object how
+ * many shards there are, and the jurisdiction its objects are made in. The router, the
+ * objects and the emitter all read it from here.
  */
 
 /**
@@ -65,4 +66,29 @@ export function shardOfSid(sid: string, shards: number): number {
 export function shardCount(value: unknown): number {
   const n = typeof value === "string" ? Number(value) : value;
   return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= MAX_SHARDS ? n : 1;
+}
+
+/** A Durable Object namespace that may be narrowed to a jurisdiction. */
+export interface JurisdictionalNamespace<N> {
+  /** The subnamespace whose objects run and store their data in `jurisdiction` only. */
+  jurisdiction?(jurisdiction: DurableObjectJurisdiction): N;
+}
+
+/**
+ * The namespace in which the objects of a server are made: `namespace` itself, or its
+ * subnamespace of `jurisdiction`. The same name makes a different object in each
+ * jurisdiction, so every stub of one server must come from the same one. Throws when a
+ * jurisdiction is asked of a namespace that cannot be narrowed (and the runtime throws
+ * for a jurisdiction it does not know, or, under `wrangler dev`, for any).
+ */
+export function inJurisdiction<N extends JurisdictionalNamespace<N>>(
+  namespace: N,
+  jurisdiction: DurableObjectJurisdiction | undefined,
+  caller: string,
+): N {
+  if (jurisdiction === undefined) return namespace;
+  if (typeof namespace.jurisdiction !== "function") {
+    throw new TypeError(`${caller}: the namespace has no jurisdiction() to place objects with`);
+  }
+  return namespace.jurisdiction(jurisdiction);
 }

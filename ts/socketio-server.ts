@@ -2,10 +2,10 @@
  * `SocketIoServer`: the Durable Object base class that user apps extend.
  *
  * ```ts
- * export class Chat extends SocketIoServer<Env> {
+ * export class Chat extends SocketIoServer<Env, ClientToServer, ServerToClient> {
  *   static options = { pingInterval: 25_000, cors: { origin: "*" } };
  *
- *   setup(io: Server) {
+ *   setup(io: this["io"]) {
  *     io.on("connection", (socket) => {
  *       socket.on("say", (text, ack) => { socket.broadcast.emit("said", text); ack?.("ok"); });
  *     });
@@ -44,6 +44,10 @@ import {
 /**
  * A Socket.IO server in a Durable Object. Subclass it, set `static options`, and
  * register middlewares and listeners in {@link SocketIoServer.setup}.
+ *
+ * The event maps and the data type are written once, as type arguments of the class;
+ * `setup(io: this["io"])` takes them from there (as does `this.io`, and the emitter
+ * `socketIo(env.X)` of a binding typed with the class).
  *
  * `setup(io)` runs each time the object starts, and the object may be evicted from
  * memory whenever it is idle: state kept in variables of `setup` or of a `connection`
@@ -239,10 +243,13 @@ export class SocketIoServer<
   /**
    * Registers the app's middlewares and listeners on `io`. Runs on every start of the
    * object; when it returns a promise, requests wait for it.
+   *
+   * Override it as `setup(io: this["io"])`: TypeScript gives an overriding method's
+   * parameters no type from the base class, and `this["io"]` is the server typed with
+   * the class's type arguments. A `Server` of other type arguments (an untyped `Server`
+   * in a typed class) does not compile.
    */
-  setup(
-    _io: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-  ): void | Promise<void> {}
+  setup(_io: this["io"]): void | Promise<void> {}
 
   /**
    * Requests routed by `routeSocketIo`; the shard count the router states is learned

@@ -3,11 +3,11 @@
  * benchmark handlers, nothing else (`npm run bench` measures it with
  * `wrangler deploy --dry-run`).
  */
-import { routeSocketIo, type Server, SocketIoServer } from "../../ts/index.js";
+import { routeSocketIo, SocketIoServer } from "../../ts/index.js";
 import { handlers } from "./handlers.js";
 
 export class BenchSocketIo extends SocketIoServer<Env> {
-  override setup(io: Server): void {
+  override setup(io: this["io"]): void {
     handlers(io);
   }
 }

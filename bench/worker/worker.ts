@@ -20,7 +20,7 @@
  * attachment writes.
  */
 import { DurableObject } from "cloudflare:workers";
-import { routeSocketIo, type Server, type ServerOptions, SocketIoServer } from "../../ts/index.js";
+import { routeSocketIo, type ServerOptions, SocketIoServer } from "../../ts/index.js";
 import { shardName } from "../../ts/shards.js";
 import { loadCore, SocketCore } from "../../ts/shim/wasm.js";
 import { handlers } from "./handlers.js";
@@ -201,7 +201,7 @@ class CountedSocketIo extends SocketIoServer<Env> {
     this.counted = countersOf(ctx.id.toString());
   }
 
-  override setup(io: Server): void {
+  override setup(io: this["io"]): void {
     handlers(io);
   }
 

@@ -141,6 +141,24 @@ export class Typed extends SocketIoServer<unknown, ClientToServer, ServerToClien
   }
 }
 
+// The maps written once: \`this["io"]\` is the class's server.
+export class Once extends SocketIoServer<unknown, ClientToServer, ServerToClient, DefaultEventsMap, Data> {
+  setup(io: this["io"]): void {
+    io.on("connection", (socket) => {
+      socket.on("hello", (name, ack) => ack(name.length));
+      // @ts-expect-error: the text is a string
+      socket.emit("welcome", 1);
+    });
+  }
+}
+
+export class Untyped extends SocketIoServer<unknown, ClientToServer, ServerToClient> {
+  // @ts-expect-error: an untyped Server in a typed class
+  setup(io: Server): void {
+    io.emit("nope");
+  }
+}
+
 export const maps: EventsMap[] = [];
 export const route: typeof routeSocketIo = routeSocketIo;
 // @ts-expect-error: only the entry points are exported

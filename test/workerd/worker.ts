@@ -11,7 +11,6 @@ import {
   routeSocketIo,
   type ScheduledTask,
   type ScheduleOptions,
-  type Server,
   type ServerOptions,
   type Socket,
   SocketIoServer,
@@ -159,7 +158,7 @@ export class HibServer extends SocketIoServer<Env> {
     return held.length;
   }
 
-  override setup(io: Server): void {
+  override setup(io: this["io"]): void {
     // Scheduled tasks: `notify` emits to a room, `count` only counts, `fail` and
     // `fail-later` fail at once or later, `hold` waits until the test releases it.
     const ran = (task: ScheduledTask) =>
@@ -248,7 +247,7 @@ export class DebugServer extends HibServer {
 export class WatchedServer extends HibServer {
   static override options: ServerOptions = { ...HibServer.options, path: "/watched/" };
 
-  override setup(io: Server): void {
+  override setup(io: this["io"]): void {
     super.setup(io);
     // `setup` runs in the base constructor, before this class's fields exist.
     const seen = { push: (line: string) => this.runs.seen.push(line) };
@@ -280,7 +279,7 @@ export class WatchedServer extends HibServer {
 export class BrokenServer extends SocketIoServer<Env> {
   static override options: ServerOptions = { path: "/broken/" };
 
-  override setup(_io: Server): void {
+  override setup(_io: this["io"]): void {
     throw new Error("setup broke");
   }
 }
@@ -289,7 +288,7 @@ export class BrokenServer extends SocketIoServer<Env> {
 export class LateBrokenServer extends SocketIoServer<Env> {
   static override options: ServerOptions = { path: "/broken-later/" };
 
-  override async setup(_io: Server): Promise<void> {
+  override async setup(_io: this["io"]): Promise<void> {
     await Promise.resolve();
     throw new Error("setup broke later");
   }

@@ -80,6 +80,15 @@ export class Server<
   ServerSideEvents,
   ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
 > {
+  /**
+   * Type-only, never set: ties the type to its event maps and data both ways, so that
+   * a `Server` of other maps (an untyped `Server` too) is not taken for this one, nor
+   * this one for it: `setup(io: Server)` in a typed class is a type error instead of a
+   * server that accepts any emit. `Server<any, any, any, any>` takes any server.
+   */
+  declare readonly "~eventMaps"?: (
+    maps: [ListenEvents, EmitEvents, ServerSideEvents, SocketData],
+  ) => [ListenEvents, EmitEvents, ServerSideEvents, SocketData];
   /** The main namespace, `/`. */
   readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   /**

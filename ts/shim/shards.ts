@@ -7,11 +7,19 @@
  * requests it forwards. It keeps that count in storage (read once per start, when
  * first needed) and, when it changes, tells shard 0, which code outside the server
  * (the emitter) reaches first. It finds its own namespace binding in `env`: the one
- * whose id for its name is its own id, so the user names nothing twice.
+ * whose id for its name is its own id, so the user names nothing twice. An object made
+ * in a jurisdiction (`ctx.id.jurisdiction`) compares with, and reaches the other shards
+ * through, that jurisdiction's subnamespace of the binding: the same name makes a
+ * different id in each.
  */
 import { RpcTarget } from "cloudflare:workers";
 import type { AckReceiver, ShardLink, ShardPeer, ShardRequest } from "../api/cluster.js";
-import { parseShardName, shardName } from "../shards.js";
+import {
+  inJurisdiction,
+  type JurisdictionalNamespace,
+  parseShardName,
+  shardName,
+} from "../shards.js";
 import type { FoundSession } from "./recovery.js";
 import type { SocketStore } from "./store.js";
 
@@ -36,7 +44,7 @@ export interface ShardService {
   socketIoTakeSession(pid: string, offset: number): Promise<FoundSession | null>;
 }
 
-interface Namespace {
+interface Namespace extends JurisdictionalNamespace<Namespace> {
   idFromName(name: string): DurableObjectId;
   get(id: DurableObjectId): unknown;
 }
@@ -264,24 +272,32 @@ export class Shards implements ShardLink {
     return ns.get(ns.idFromName(shardName(this.#server, index))) as ShardService;
   }
 
-  /** The binding of this object's class, found in `env` by the object's own id. */
+  /**
+   * The binding of this object's class, found in `env` by the object's own id (in the
+   * object's jurisdiction, if it has one: then the binding's subnamespace of it).
+   */
   #ownNamespace(): Namespace | null {
     if (this.#namespace !== undefined) return this.#namespace;
     this.#namespace = null;
-    const name = this.#ctx.id.name;
+    const id = this.#ctx.id;
+    const name = id.name;
     if (name === undefined) return null;
     const env = this.#env;
     if (env === null || typeof env !== "object") return null;
+    const jurisdiction = (id.jurisdiction ?? undefined) as DurableObjectJurisdiction | undefined;
     for (const value of Object.values(env)) {
-      const ns = value as Partial<Namespace> | null;
-      if (!ns || typeof ns.idFromName !== "function" || typeof ns.get !== "function") continue;
+      // Only namespaces: a service binding answers any method name, over RPC.
+      if (Object.prototype.toString.call(value) !== "[object DurableObjectNamespace]") continue;
+      const ns = value as Partial<Namespace>;
+      if (typeof ns.idFromName !== "function" || typeof ns.get !== "function") continue;
       try {
-        if (ns.idFromName(name).equals(this.#ctx.id)) {
-          this.#namespace = ns as Namespace;
+        const own = inJurisdiction(ns as Namespace, jurisdiction, "socket.io-durable");
+        if (id.equals(own.idFromName(name))) {
+          this.#namespace = own;
           break;
         }
       } catch {
-        // Not a Durable Object namespace after all.
+        // Ids of another class cannot be compared, or no subnamespace of the jurisdiction.
       }
     }
     if (this.#namespace === null && this.count > 1) {
