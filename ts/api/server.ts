@@ -66,6 +66,23 @@ interface UntypedEmitter {
 
 const INVALID_NAMESPACE = JSON.stringify({ message: "Invalid namespace" });
 
+/** The event names of the main namespace that `Server`'s listener methods take. */
+type MainEventNames<
+  L extends EventsMap,
+  E extends EventsMap,
+  S extends EventsMap,
+  D,
+> = ReservedOrUserEventNames<ServerReservedEvents<L, E, S, D>, S>;
+
+/** The listener of event `Ev` of the main namespace. */
+type MainListener<
+  L extends EventsMap,
+  E extends EventsMap,
+  S extends EventsMap,
+  D,
+  Ev extends MainEventNames<L, E, S, D>,
+> = ReservedOrUserListener<ServerReservedEvents<L, E, S, D>, S, Ev>;
+
 /**
  * The Socket.IO server of a `SocketIoServer` object, handed to `setup(io)`. The
  * methods shared with {@link Namespace} (`on("connection")`, `use`, `emit`, `to`, ...)
@@ -218,86 +235,45 @@ export class Server<
    * Adds a listener on the main namespace: `connection` (a socket connected) or
    * `new_namespace` (a namespace was created).
    */
-  override on<
-    Ev extends ReservedOrUserEventNames<
-      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents
-    >,
-  >(
+  override on<Ev extends MainEventNames<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
     ev: Ev,
-    listener: ReservedOrUserListener<
-      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
   ): this {
     this.#main().on(ev, listener as Listener);
     return this;
   }
 
-  override once<
-    Ev extends ReservedOrUserEventNames<
-      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents
-    >,
-  >(
+  override once<Ev extends MainEventNames<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
     ev: Ev,
-    listener: ReservedOrUserListener<
-      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
   ): this {
     this.#main().once(ev, listener as Listener);
     return this;
   }
 
-  override off<
-    Ev extends ReservedOrUserEventNames<
-      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents
-    >,
-  >(
+  override off<Ev extends MainEventNames<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
     ev: Ev,
-    listener?: ReservedOrUserListener<
-      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
+    listener?: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
   ): this {
     this.#main().off(ev, listener as Listener | undefined);
     return this;
   }
 
   override prependListener<
-    Ev extends ReservedOrUserEventNames<
-      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents
-    >,
+    Ev extends MainEventNames<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
   >(
     ev: Ev,
-    listener: ReservedOrUserListener<
-      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
   ): this {
     this.#main().prependListener(ev, listener as Listener);
     return this;
   }
 
   override prependOnceListener<
-    Ev extends ReservedOrUserEventNames<
-      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents
-    >,
+    Ev extends MainEventNames<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
   >(
     ev: Ev,
-    listener: ReservedOrUserListener<
-      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
+    listener: MainListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
   ): this {
     this.#main().prependOnceListener(ev, listener as Listener);
     return this;
@@ -314,10 +290,7 @@ export class Server<
   }
 
   override listeners<
-    Ev extends ReservedOrUserEventNames<
-      ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents
-    >,
+    Ev extends MainEventNames<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
   >(
     ev: Ev,
   ): ReservedOrUserListener<
