@@ -84,6 +84,28 @@ async function reconnect(c: Client, timeoutMs = 10_000): Promise<void> {
   await more(c, "connect", n, timeoutMs);
 }
 
+/**
+ * A WebSocket client of `mount` in a new room (with `data` set, if given), and a second
+ * client that broadcasts to it; after one broadcast, so that the first client has an
+ * offset to come back with.
+ */
+async function inRoom(
+  clients: Clients,
+  mount: SioMount,
+  prefix: string,
+  data?: unknown,
+): Promise<{ room: string; away: Client; sender: Client; id: string }> {
+  const room = `${prefix}-${uid()}`;
+  const away = await clients.connect(mount, "/", { transports: ["websocket"] });
+  await away.next("welcome");
+  await away.call("join", room);
+  if (data !== undefined) await away.call("set-data", data);
+  const sender = await clients.connect(mount, "/", { transports: ["websocket"] });
+  await sender.call("burst", room, 1);
+  await away.next("burst");
+  return { room, away, sender, id: away.id };
+}
+
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 describe("connection state recovery on /recover/", () => {
@@ -173,14 +195,7 @@ describe("connection state recovery on /recover/", () => {
   it("a socket revived after an eviction keeps its pid: it drops, and comes back with what it missed", {
     timeout: 90_000,
   }, async () => {
-    const room = `woken-${uid()}`;
-    const away = await clients.connect("recover", "/", { transports: ["websocket"] });
-    await away.next("welcome");
-    await away.call("join", room);
-    const sender = await clients.connect("recover", "/", { transports: ["websocket"] });
-    await sender.call("burst", room, 1);
-    await away.next("burst");
-    const id = away.id;
+    const { room, away, sender, id } = await inRoom(clients, "recover", "woken");
     const wakes = (await stats("recover")).wakes;
     // Idle until wrangler dev evicts the object (before the first ping, 25 s after the
     // handshake); the sockets stay open, hibernated.
@@ -200,13 +215,7 @@ describe("connection state recovery on /recover/", () => {
   });
 
   it("a client that disconnected itself gets a new socket", async () => {
-    const c = await clients.connect("recover", "/", { transports: ["websocket"] });
-    const room = `bye-${uid()}`;
-    await c.call("join", room);
-    const sender = await clients.connect("recover", "/", { transports: ["websocket"] });
-    await sender.call("burst", room, 1);
-    await c.next("burst");
-    const id = c.id;
+    const { room, away: c, sender, id } = await inRoom(clients, "recover", "bye");
     c.socket.disconnect();
     await sender.call("burst", room, 3);
     await reconnect(c);
@@ -217,13 +226,7 @@ describe("connection state recovery on /recover/", () => {
   });
 
   it("a server disconnect is final too", async () => {
-    const c = await clients.connect("recover", "/", { transports: ["websocket"] });
-    const room = `kick-${uid()}`;
-    await c.call("join", room);
-    const sender = await clients.connect("recover", "/", { transports: ["websocket"] });
-    await sender.call("burst", room, 1);
-    await c.next("burst");
-    const id = c.id;
+    const { away: c, id } = await inRoom(clients, "recover", "kick");
     const n = c.count("disconnect");
     c.socket.emit("disconnect-me", false);
     await more(c, "disconnect", n, 5_000);
@@ -243,13 +246,7 @@ describe("connection state recovery on /recover-short/ (3 s window, middlewares 
   it("within the window the middlewares run again; after it, a new socket, and the storage empties", {
     timeout: 60_000,
   }, async () => {
-    const room = `short-${uid()}`;
-    const c = await clients.connect("recover-short", "/", { transports: ["websocket"] });
-    await c.call("join", room);
-    const sender = await clients.connect("recover-short", "/", { transports: ["websocket"] });
-    await sender.call("burst", room, 1);
-    await c.next("burst");
-    const id = c.id;
+    const { room, away: c, sender, id } = await inRoom(clients, "recover-short", "short");
     expect(await c.call("middleware-runs")).toBe(1);
     await drop(c);
     await sender.call("burst", room, 2);
@@ -290,14 +287,7 @@ describe("connection state recovery on /shard-recover/ (4 shards)", () => {
   it("a client comes back to whichever shard its new session lands on, with everything it missed", {
     timeout: 90_000,
   }, async () => {
-    const room = `moving-${uid()}`;
-    const away = await clients.connect("shard-recover", "/", { transports: ["websocket"] });
-    await away.call("join", room);
-    await away.call("set-data", { n: 1 });
-    const sender = await clients.connect("shard-recover", "/", { transports: ["websocket"] });
-    await sender.call("burst", room, 1);
-    await away.next("burst");
-    const id = away.id;
+    const { room, away, sender, id } = await inRoom(clients, "shard-recover", "moving", { n: 1 });
     const shardOf = async (): Promise<number> =>
       ((await away.call("where")) as { shard: number }).shard;
     let shard = await shardOf();
