@@ -29,7 +29,7 @@
 use engineio_core::{CloseReason, Data};
 
 use super::{wrap, Accepted, Action, DisconnectReason, Emit, SocketServer, StoreOp};
-use crate::packet::{encode_frame, PacketKind};
+use crate::packet::{encode_frame, push_decimal, PacketKind};
 
 /// Offsets per millisecond (see the module).
 const OFFSETS_PER_MS: u64 = 1000;
@@ -234,7 +234,7 @@ fn with_offset(data: &str, offset: u64) -> Option<String> {
         out.push(',');
     }
     out.push('"');
-    out.push_str(&offset.to_string());
+    push_decimal(offset, &mut out);
     out.push_str("\"]");
     Some(out)
 }
