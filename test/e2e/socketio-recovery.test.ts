@@ -146,6 +146,10 @@ describe("connection state recovery on /recover/", () => {
         // Changed by a `disconnecting` listener, kept with the session.
         data: { name: "away", score: 7, drops: 1 },
       });
+      // The adapter announced its rooms again (for tools such as the admin UI).
+      expect(((await away.call("joins-of", id)) as string[]).sort()).toEqual(
+        [id, id, room, room].sort(),
+      );
       // A new broadcast comes after every missed one.
       await sender.call("burst", room, 1);
       await waitUntil(

@@ -80,14 +80,18 @@ export class RoomsAdapter extends TypedEmitter<Record<never, never>, AdapterRese
     );
   }
 
-  /** Socket `id` (connected) joins `rooms`. @internal */
-  _addAll(id: string, rooms: string[]): void {
+  /**
+   * Socket `id` (connected) joins `rooms`; `restored`: it is a recovered socket back in
+   * its rooms, announced even where the core had it already. @internal
+   */
+  _addAll(id: string, rooms: string[], restored = false): void {
     const core = this.#nsp.server._core;
     if (!this.#watched()) {
       core.join(id, rooms);
       return;
     }
-    const before = new Set(core.roomsOf(id));
+    // A recovered socket is back in its rooms already: each is announced all the same.
+    const before = new Set(restored ? [] : core.roomsOf(id));
     core.join(id, rooms);
     for (const room of rooms) {
       if (before.has(room)) continue;

@@ -557,7 +557,7 @@ export class Socket<
     this.#state = "connected";
     // Rooms joined in middlewares first, then the socket's own room, as in Node.
     const extra = [...this.rooms].filter((r) => r !== id);
-    if (extra.length > 0) this.nsp.adapter._addAll(id, extra);
+    if (extra.length > 0) this.nsp.adapter._addAll(id, extra, this.recovered);
     this.nsp.adapter._connected(id);
     if (!hadOwnRoom) this.leave(id);
   }
