@@ -18,6 +18,7 @@
 import type { ShardRequest } from "./api/cluster.js";
 import { toJson } from "./api/codec.js";
 import type { ServerOptions } from "./api/options.js";
+import { resolveParser } from "./api/parser.js";
 import { Scheduler } from "./api/scheduler.js";
 import { Server } from "./api/server.js";
 import { type ServerRequest, serveServerRequest, serveShardRequest } from "./api/shard-service.js";
@@ -112,7 +113,7 @@ export class SocketIoServer<
       this.#driver.turn(() => this.#driver.clientsCount()),
     );
     const core = new SocketCore({
-      ...coreOptions(options),
+      ...coreOptions({ ...options, parser: resolveParser(options.parser) }),
       sidPrefix: sidPrefix(this.#shards.index),
     });
     this.#core = core;

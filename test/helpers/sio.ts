@@ -24,7 +24,9 @@ export type SioMount =
   | "recover-short"
   | "shard-recover"
   | "sched"
-  | "sched-hib";
+  | "sched-hib"
+  | "msgpack"
+  | "msgpack-named";
 
 /** How socket.io-client reaches the server. */
 export interface Mode {
