@@ -90,6 +90,13 @@ pub fn decode_packet(frame: &[u8]) -> Result<Complete, ParseError> {
     // `undefined` is no payload, as in JavaScript.
     let data = data.filter(|(_, what)| *what != Kind::Undefined);
     check(kind, data.as_ref().map(|(_, what)| *what))?;
+    // Only events and acks carry binary data (`auth` arrives as JSON).
+    let binary = data
+        .as_ref()
+        .is_some_and(|(json, _)| !json.binaries.is_empty());
+    if binary && !matches!(kind, PacketKind::Event | PacketKind::Ack) {
+        return Err(ParseError::InvalidPayload(kind));
+    }
     let (text, binaries) = match data {
         Some((json, Kind::Nil)) if kind == PacketKind::Connect => (None, json.binaries),
         Some((json, _)) => (Some(json.text), json.binaries),

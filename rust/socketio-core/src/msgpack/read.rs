@@ -226,7 +226,7 @@ impl Json {
                 }
             }
             Head::Bin(bytes) => {
-                self.binary(bytes);
+                self.binary(bytes, depth)?;
                 Kind::Binary
             }
             Head::Array(n) => {
@@ -303,11 +303,14 @@ impl Json {
             }
             (0, true, 8) => {
                 let ms = bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)) as i64;
-                push_date(ms, &mut self.text);
-                Ok(Kind::Str { reserved: false })
+                Ok(if push_date(ms, &mut self.text) {
+                    Kind::Str { reserved: false }
+                } else {
+                    Kind::Nil
+                })
             }
             (0, false, _) => {
-                self.binary(bytes);
+                self.binary(bytes, depth)?;
                 Ok(Kind::Binary)
             }
             _ => {
@@ -315,19 +318,22 @@ impl Json {
                 self.text.push('[');
                 push_int(i64::from(ty), &mut self.text);
                 self.text.push(',');
-                self.binary(bytes);
+                self.binary(bytes, depth + 1)?;
                 self.text.push(']');
                 Ok(Kind::Array(Some(Scalar::Number)))
             }
         }
     }
 
-    /// A binary value: a placeholder naming the next attachment.
-    fn binary(&mut self, bytes: &[u8]) {
+    /// A binary value: a placeholder naming the next attachment (an object, so a
+    /// level of nesting, as with the default parser).
+    fn binary(&mut self, bytes: &[u8], depth: usize) -> Result<(), ParseError> {
+        open(depth)?;
         self.text.push_str("{\"_placeholder\":true,\"num\":");
         push_decimal(self.binaries.len() as u64, &mut self.text);
         self.text.push('}');
         self.binaries.push(bytes.to_vec());
+        Ok(())
     }
 }
 
@@ -361,11 +367,11 @@ fn push_float(f: f64, out: &mut String) {
 const MAX_DATE_MS: i64 = 8_640_000_000_000_000;
 
 /// A `Date` (ms since the epoch) as `JSON.stringify` writes it: its ISO text,
-/// `null` beyond the range of `Date`.
-fn push_date(ms: i64, out: &mut String) {
+/// `null` beyond the range of `Date` (then false).
+fn push_date(ms: i64, out: &mut String) -> bool {
     if !(-MAX_DATE_MS..=MAX_DATE_MS).contains(&ms) {
         out.push_str("null");
-        return;
+        return false;
     }
     let days = ms.div_euclid(86_400_000);
     let in_day = ms.rem_euclid(86_400_000);
@@ -390,6 +396,7 @@ fn push_date(ms: i64, out: &mut String) {
     out.push('.');
     pad((in_day % 1000) as u64, 3, out);
     out.push_str("Z\"");
+    true
 }
 
 fn pad(n: u64, width: usize, out: &mut String) {

@@ -298,6 +298,11 @@ fn packet_checks() {
     );
     assert!(data("d40000", "01").is_ok());
     assert!(data("a161", "04").is_ok());
+    // Binary data in a CONNECT's auth.
+    assert_eq!(
+        data("81a161c40101", "00"),
+        Err(ParseError::InvalidPayload(PacketKind::Connect))
+    );
     // Unknown keys are skipped, duplicate keys: the last one counts.
     assert_eq!(
         frame(&[("type", "01"), ("type", "02"), ("x", "92c0c0"), nsp, event]).map(|p| p.kind),

@@ -344,14 +344,12 @@ impl Writer<'_, '_> {
                 });
             }
         }
-        let text = std::str::from_utf8(token).map_err(|_| NotJson)?;
-        let f = match serde_json::from_str::<f64>(text) {
-            Ok(f) => f,
-            // Only a magnitude beyond `f64` fails here (the text was JSON):
-            // `JSON.parse` reads it as an infinity.
-            Err(_) if token.first() == Some(&b'-') => f64::NEG_INFINITY,
-            Err(_) => f64::INFINITY,
-        };
+        // Correctly rounded, as `JSON.parse` reads it (a magnitude beyond `f64`
+        // is an infinity).
+        let f: f64 = std::str::from_utf8(token)
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .ok_or(NotJson)?;
         // Integral values within the 64-bit ranges are integers, as notepack writes them.
         if f.fract() == 0.0 && (-9.223_372_036_854_776e18..1.844_674_407_370_955_2e19).contains(&f)
         {
