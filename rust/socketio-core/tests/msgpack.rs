@@ -3,9 +3,12 @@
 //! one frame whatever the number of recipients; a malformed frame closes its
 //! connection only.
 
-use engineio_core::{Action as EngineAction, EngineConfig, Frame};
+use engineio_core::{Action as EngineAction, EngineConfig, Frame, Snapshot};
 use socketio_core::msgpack::{decode_packet, encode_packet};
-use socketio_core::{Action, Emit, PacketKind, ParseError, Parser, SocketConfig};
+use socketio_core::{
+    Action, Emit, KeptSession, PacketKind, ParseError, Parser, SocketConfig, StoreOp, StoredPacket,
+    StoredSocket,
+};
 use test_support::socket::*;
 
 fn harness() -> Harness {
@@ -274,4 +277,113 @@ fn a_malformed_frame_closes_its_connection_only() {
         ParseError::UnexpectedText.reference_message(),
         "invalid packet type"
     );
+}
+
+#[test]
+fn a_revived_connection_still_speaks_msgpack() {
+    let mut h = harness();
+    let (sid, id) = ws_socket(&mut h, "/");
+    // A fresh server after an eviction: the session from its snapshot, the socket from its row.
+    let mut fresh = harness().server;
+    let snapshot = Snapshot {
+        sid: sid.clone(),
+        next_ping_at: h.now + 25_000,
+        pong_deadline: None,
+    };
+    let row = StoredSocket {
+        id: id.clone(),
+        sid: sid.clone(),
+        nsp: "/".into(),
+        rooms: vec![],
+    };
+    fresh.restore(h.now, snapshot, vec![row]);
+    let event = frame(PacketKind::Event, "/", None, Some(r#"["after",1]"#), &[]);
+    assert_eq!(
+        fresh.ws_binary(h.now, &sid, &event),
+        vec![event_action(&id, r#"["after",1]"#, None, &[])]
+    );
+    // Its answers are msgpack too.
+    let e = fresh.emit_to_socket(h.now, &id, Emit::new(r#"["back"]"#));
+    assert_eq!(
+        received(&e.actions, &sid),
+        vec![(
+            PacketKind::Event,
+            "/".into(),
+            None,
+            Some(r#"["back"]"#.into()),
+            vec![]
+        )]
+    );
+}
+
+#[test]
+fn recovered_sockets_get_their_missed_packets_as_msgpack() {
+    let mut h = Harness::new(
+        EngineConfig::default(),
+        SocketConfig {
+            parser: Parser::MsgPack,
+            recovery: Some(120_000),
+            ..SocketConfig::default()
+        },
+    );
+    let sid = h.open_ws();
+    let connect = frame(PacketKind::Connect, "/", None, None, &[]);
+    send(&mut h, &sid, &connect);
+    let random = h.random();
+    let pid_random = h.random();
+    let a = h
+        .server
+        .accept_new(h.now, &sid, "/", &random, Some(&pid_random))
+        .unwrap();
+    // An event stored for recovery is JSON, its offset appended.
+    let bins = vec![vec![1u8, 2]];
+    let data = format!(r#"["bin",{PLACEHOLDER_0}]"#);
+    let e = h
+        .server
+        .emit_to_socket(h.now, &a.id, Emit::new(&data).with_binaries(&bins));
+    let stored = e
+        .actions
+        .iter()
+        .find_map(|a| match a {
+            Action::Store(StoreOp::PacketStored { data, binaries, .. }) => {
+                Some((data.clone(), binaries.clone()))
+            }
+            _ => None,
+        })
+        .expect("stored");
+    assert!(stored
+        .0
+        .starts_with(r#"["bin",{"_placeholder":true,"num":0},""#));
+    h.server.ws_closed(h.now, &sid, false);
+    let sid2 = h.open_ws();
+    send(&mut h, &sid2, &connect);
+    let session = KeptSession {
+        id: a.id.clone(),
+        pid: a.pid.clone().unwrap(),
+        rooms: vec![a.id.clone()],
+        at: h.now,
+    };
+    let missed = [StoredPacket {
+        data: stored.0.clone(),
+        rooms: vec![a.id.clone()],
+        except: vec![],
+        binaries: stored.1,
+    }];
+    let r = h
+        .server
+        .accept_recovered(h.now, &sid2, "/", session, &missed)
+        .unwrap();
+    let got = received(&unstored(r.actions), &sid2);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(
+        got[0],
+        (
+            PacketKind::BinaryEvent,
+            "/".into(),
+            None,
+            Some(stored.0),
+            bins
+        )
+    );
+    assert_eq!(got[1].0, PacketKind::Connect);
 }
