@@ -22,6 +22,7 @@
 //! decodes it to). Map keys that are integers, booleans or nil become their
 //! text, as JavaScript property names; other keys are refused.
 
+mod float;
 mod read;
 mod write;
 

@@ -344,12 +344,8 @@ impl Writer<'_, '_> {
                 });
             }
         }
-        // Correctly rounded, as `JSON.parse` reads it (a magnitude beyond `f64`
-        // is an infinity).
-        let f: f64 = std::str::from_utf8(token)
-            .ok()
-            .and_then(|t| t.parse().ok())
-            .ok_or(NotJson)?;
+        // As `JSON.parse` reads it (a magnitude beyond `f64` is an infinity).
+        let f = super::float::parse_float(token).ok_or(NotJson)?;
         // Integral values within the 64-bit ranges are integers, as notepack writes them.
         if f.fract() == 0.0 && (-9.223_372_036_854_776e18..1.844_674_407_370_955_2e19).contains(&f)
         {
