@@ -10,8 +10,7 @@ export type {
   ParentNamespace,
   RoomsAdapter,
 } from "./api/namespace.js";
-export type { ServerOptions } from "./api/options.js";
-export type { ParserModule, ParserOption } from "./api/parser.js";
+export type { ParserModule, ParserOption, ServerOptions } from "./api/options.js";
 export type { ScheduledTask, ScheduleOptions, TaskHandler } from "./api/scheduler.js";
 export type { EngineInfo, ParentNspNameMatchFn, Server } from "./api/server.js";
 export type { DisconnectReason, Event, Handshake, Socket } from "./api/socket.js";

@@ -18,7 +18,6 @@
 import type { ShardRequest } from "./api/cluster.js";
 import { toJson } from "./api/codec.js";
 import type { ServerOptions } from "./api/options.js";
-import { resolveParser } from "./api/parser.js";
 import { Scheduler } from "./api/scheduler.js";
 import { Server } from "./api/server.js";
 import { type ServerRequest, serveServerRequest, serveShardRequest } from "./api/shard-service.js";
@@ -29,6 +28,7 @@ import { SHARDS_HEADER, shardCount, sidPrefix } from "./shards.js";
 import { Core } from "./shim/core.js";
 import { DRIVER, DrivenObject } from "./shim/driven-object.js";
 import { EngineDriver, logFailure, type SocketAction } from "./shim/engine-driver.js";
+import { resolveParser } from "./shim/parser.js";
 import { type FoundSession, RecoveryStore } from "./shim/recovery.js";
 import { Shards } from "./shim/shards.js";
 import { SocketStore } from "./shim/store.js";

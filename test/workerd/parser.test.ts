@@ -5,7 +5,7 @@
 import * as msgpackParser from "socket.io-msgpack-parser";
 import * as defaultParser from "socket.io-parser";
 import { describe, expect, it } from "vitest";
-import { resolveParser } from "../../ts/api/parser.js";
+import { resolveParser } from "../../ts/shim/parser.js";
 import { loadCore } from "../../ts/shim/wasm.js";
 
 loadCore();

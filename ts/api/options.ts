@@ -2,7 +2,18 @@
  * Options of a Socket.IO server, with Socket.IO's names and defaults.
  */
 import type { EngineOptions } from "../options.js";
-import type { ParserOption } from "./parser.js";
+
+/** A Socket.IO parser module, as `socket.io-parser` and `socket.io-msgpack-parser` export it. */
+export interface ParserModule {
+  // biome-ignore lint/suspicious/noExplicitAny: parser modules declare `encode(packet: any)`
+  Encoder: new () => { encode(packet: any): unknown };
+}
+
+/**
+ * What the `parser` option may be: a wire format by name, or a parser module (see
+ * `ts/shim/parser.ts`: the core speaks the default parser's format and msgpack's).
+ */
+export type ParserOption = "default" | "msgpack" | ParserModule;
 
 /**
  * Options of a Socket.IO server: the Engine.IO ones plus those of the Socket.IO

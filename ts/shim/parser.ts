@@ -4,16 +4,8 @@
  * the option names one of them, or is the parser module itself, as Node's server takes
  * it (`parser: require("socket.io-msgpack-parser")`).
  */
-import { msgpackEventArgs } from "../shim/wasm.js";
-
-/** A Socket.IO parser module, as `socket.io-parser` and `socket.io-msgpack-parser` export it. */
-export interface ParserModule {
-  // biome-ignore lint/suspicious/noExplicitAny: parser modules declare `encode(packet: any)`
-  Encoder: new () => { encode(packet: any): unknown };
-}
-
-/** What the `parser` option may be. */
-export type ParserOption = "default" | "msgpack" | ParserModule;
+import type { ParserModule } from "../api/options.js";
+import { msgpackEventArgs } from "./wasm.js";
 
 /** The wire format the core speaks. */
 export type WireFormat = "default" | "msgpack";
