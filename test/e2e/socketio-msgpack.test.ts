@@ -5,6 +5,7 @@
 // malformed frames.
 import msgpackParser from "socket.io-msgpack-parser";
 import { afterEach, describe, expect, it } from "vitest";
+import { baseUrl, request } from "../helpers/eio.js";
 import {
   bytes,
   type Client,
@@ -16,6 +17,7 @@ import {
   settled,
   uid,
 } from "../helpers/sio.js";
+import { sleep } from "../helpers/util.js";
 
 const clients = new Clients();
 afterEach(() => clients.closeAll());
@@ -225,6 +227,41 @@ describe("msgpack on a raw WebSocket", () => {
     await raw.waitClosed();
     bystander.socket.emit("echo", "still here");
     expect(await bystander.next("echo")).toEqual(["still here"]);
+  });
+});
+
+describe("/msgpack-hib/: msgpack across an eviction of the object", () => {
+  /** The object's start count (reading it is an event: only before and after the idle window). */
+  async function wakes(): Promise<number> {
+    const r = await request(`${baseUrl()}/__stats?mount=msgpack-hib`);
+    return (JSON.parse(r.body) as { wakes: number }).wakes;
+  }
+
+  it("a revived connection keeps speaking msgpack, binary and acks included", {
+    timeout: 60_000,
+  }, async () => {
+    const room = `r-${uid()}`;
+    const options = { mode: MODES[0], parser: msgpackParser, auth: { name: "ada" } };
+    const a = await clients.connect("msgpack-hib", "/", options);
+    const b = await clients.connect("msgpack-hib", "/", options);
+    await a.next("welcome");
+    await b.next("welcome");
+    await a.request("join", room);
+    await b.request("join", room);
+    const before = await wakes();
+    // Idle long enough for wrangler dev to evict the object (10 to 15 s), before the first ping.
+    await sleep(20_000);
+    const [bin] = await a.request("echo-ack", { deep: [Buffer.from([7, 7])] });
+    expect(bytes((bin as { deep: unknown[] }).deep[0])).toEqual([7, 7]);
+    await a.request("cast", { rooms: [room], event: "news", args: [Buffer.from([1])] });
+    const [news] = await b.next("news");
+    expect(bytes(news)).toEqual([1]);
+    expect(await a.call("whoami")).toMatchObject({
+      id: a.id,
+      recovered: true,
+      auth: { name: "ada" },
+    });
+    expect(await wakes(), "the object was evicted during the idle window").toBeGreaterThan(before);
   });
 });
 

@@ -26,7 +26,8 @@ export type SioMount =
   | "sched"
   | "sched-hib"
   | "msgpack"
-  | "msgpack-named";
+  | "msgpack-named"
+  | "msgpack-hib";
 
 /** How socket.io-client reaches the server. */
 export interface Mode {
