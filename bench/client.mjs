@@ -8,9 +8,10 @@
 // probeStart, probeStop, open, wakePing, usage, closeAll.
 
 import { io } from "socket.io-client";
+import msgpackParser from "socket.io-msgpack-parser";
 import WebSocket from "ws";
 
-/** A target: { kind: "sio" | "bare", url, query }. */
+/** A target: { kind: "sio" | "bare", url, query, path?, parser?: "msgpack" }. */
 
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -45,6 +46,8 @@ class SioConn {
         reconnection: false,
         timeout: timeoutMs,
         query: target.query ?? {},
+        ...(target.path ? { path: target.path } : {}),
+        ...(target.parser === "msgpack" ? { parser: msgpackParser } : {}),
         // socket.io-client's default (permessage-deflate offered, used from 1 KB), or none.
         ...(target.deflate === false ? { perMessageDeflate: false } : {}),
       });
@@ -264,6 +267,13 @@ async function openMany(total, { concurrency = 50, maxFailures = 20, deadlineMs 
 
 const PAYLOAD = { seq: 0, text: "hello, world" };
 
+/** The binary-heavy payload of the `parsers` workload: 16 KiB and four 1 KiB buffers. */
+const BLOB = Buffer.alloc(16 * 1024, 0xab);
+const PARTS = Array.from({ length: 4 }, (_, i) => Buffer.alloc(1024, i));
+function binaryPayload(seq) {
+  return { seq, kind: "frame", blob: BLOB, parts: PARTS, meta: { w: 640, h: 480 } };
+}
+
 const commands = {
   /** Opens `count` connections to `target` (the first ones of this process). */
   async connect({ target: t, count = 1, concurrency = 50, deadlineMs = 120_000 }) {
@@ -275,15 +285,24 @@ const commands = {
     return r;
   },
 
-  /** Sequential round trips on the first connection; returns every latency in ms. */
-  async echo({ count, warmup = 0 }) {
+  /**
+   * Sequential round trips on the first connection; returns every latency in ms. With
+   * `binary`, the payload is binary-heavy (and the answer is checked).
+   */
+  async echo({ count, warmup = 0, binary = false }) {
     const c = conns[0];
-    for (let i = 0; i < warmup; i++) await c.request({ ...PAYLOAD, seq: i });
+    const payload = (seq) => (binary ? binaryPayload(seq) : { ...PAYLOAD, seq });
+    const check = (answer) => {
+      if (binary && answer?.blob?.byteLength !== BLOB.length) {
+        throw new Error("the binary payload did not come back whole");
+      }
+    };
+    for (let i = 0; i < warmup; i++) check(await c.request(payload(i)));
     const latencies = new Array(count);
     const started = performance.now();
     for (let i = 0; i < count; i++) {
       const t0 = performance.now();
-      await c.request({ ...PAYLOAD, seq: i });
+      check(await c.request(payload(i)));
       latencies[i] = performance.now() - t0;
     }
     return { latencies, seconds: (performance.now() - started) / 1000 };

@@ -328,6 +328,35 @@ export function renderRecoveryTable(rows) {
   return lines.join("\n");
 }
 
+/**
+ * The rows of the parsers table: [metric, ours/default, ours/msgpack, node/default,
+ * node/msgpack].
+ */
+export function parserRows(ctx) {
+  const r = ctx.results.parsers;
+  const labels = ["ours/default", "ours/msgpack", "node/default", "node/msgpack"];
+  const row = (metric, get) => [metric, ...labels.map((l) => (r?.[l] ? get(r[l]) : null))];
+  return [
+    row("round trip p50 ms ↓", (v) => v.p50),
+    row("round trip p99 ms ↓", (v) => v.p99),
+    row("server CPU µs per round trip ↓", (v) => v.serverCpuUsPerRt),
+  ];
+}
+
+export function renderParserTable(rows) {
+  const header = [
+    "metric",
+    "socket.io-durable, default parser",
+    "socket.io-durable, msgpack",
+    "Node socket.io, default parser",
+    "Node socket.io, msgpack",
+  ];
+  const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => " --- ").join("|")}|`];
+  for (const [metric, ...values] of rows)
+    lines.push(`| ${[metric, ...values.map((v) => fmt(v))].join(" | ")} |`);
+  return lines.join("\n");
+}
+
 export function renderMicro(ctx) {
   if (!ctx.results.micro) return null;
   const lines = ["| benchmark | median time | throughput |", "| --- | --- | --- |"];
@@ -489,7 +518,7 @@ const READING_END = "<!-- end of reading -->";
 export function writeReport(
   ctx,
   file,
-  { table, shardTable, recoveryTable, micro, noteLines, durationS },
+  { table, shardTable, recoveryTable, parserTable, micro, noteLines, durationS },
 ) {
   const m = machine();
   const v = versions(ctx);
@@ -604,6 +633,16 @@ that lost its transport while another sent it broadcasts, from its reconnect unt
 last missed broadcast is in (socket.io-client over WebSocket).
 
 ${recoveryTable}
+
+### Parsers (binary-heavy events)
+
+Acknowledged round trips of one client over WebSocket, each event carrying a 16 KiB
+buffer, four 1 KiB buffers and a few small fields, echoed back whole by the
+acknowledgement: with Socket.IO's default parser (a text packet and five binary
+attachments each way) and with \`socket.io-msgpack-parser\` (one binary frame each way;
+\`parser: "msgpack"\` on socket.io-durable), on both servers.
+
+${parserTable}
 
 ${micro ? `## Core micro-benchmarks (\`cargo bench -p socketio-core --bench core\`)\n\nNative code with the workspace's release profile (\`opt-level = "z"\`, as the WebAssembly build), 1 s warm-up and 2 s of measurement per benchmark.\n\n${micro}\n\n` : ""}## Notes of the run
 

@@ -32,8 +32,10 @@ import { BENCH, createContext, errorText, log, ROOT, SERVERS } from "./common.mj
 import { exec, stopAll } from "./processes.mjs";
 import {
   notes,
+  parserRows,
   recoveryRows,
   renderMicro,
+  renderParserTable,
   renderRecoveryTable,
   renderShardTable,
   renderTable,
@@ -48,6 +50,7 @@ import { fanoutWorkload } from "./workloads/fanout.mjs";
 import { startIdle } from "./workloads/idle.mjs";
 import { joinsWorkload } from "./workloads/joins.mjs";
 import { microBenchmarks } from "./workloads/micro.mjs";
+import { parsersWorkload } from "./workloads/parsers.mjs";
 import { recoveryWorkload } from "./workloads/recovery.mjs";
 import { shardsWorkload } from "./workloads/shards.mjs";
 import { measureSizes } from "./workloads/sizes.mjs";
@@ -68,6 +71,7 @@ const WORKLOADS = [
   "fanout",
   "shards",
   "recovery",
+  "parsers",
   "joins",
   "connections",
   "wake",
@@ -226,6 +230,9 @@ async function main(opts) {
     if (wanted("recovery")) {
       await run("connection state recovery", () => recoveryWorkload(ctx, servers));
     }
+    if (wanted("parsers")) {
+      await run("parsers (binary-heavy events)", () => parsersWorkload(ctx, servers));
+    }
     if (wanted("joins")) await run("joins", () => joinsWorkload(ctx, servers));
     if (wanted("connections")) await run("connections", () => connectionsWorkload(ctx, servers));
     if (!opts.quick && wanted("wake")) {
@@ -270,12 +277,21 @@ async function main(opts) {
   } catch (error) {
     R.failures.push(`recovery table: ${errorText(error)}`);
   }
+  let parserTable = "(no table)";
+  let parserTableRows = [];
+  try {
+    parserTableRows = parserRows(ctx);
+    parserTable = renderParserTable(parserTableRows);
+  } catch (error) {
+    R.failures.push(`parsers table: ${errorText(error)}`);
+  }
   const micro = renderMicro(ctx);
   const noteLines = notes(ctx, servers);
   const durationS = (Date.now() - started) / 1000;
   console.log(`\n${table}\n`);
   console.log(`${shardTable}\n`);
   console.log(`${recoveryTable}\n`);
+  console.log(`${parserTable}\n`);
   if (micro) console.log(`${micro}\n`);
   for (const n of noteLines) console.log(`- ${n}`);
   console.log(`\nbench ${opts.quick ? "(quick) " : ""}finished in ${durationS.toFixed(0)} s`);
@@ -284,6 +300,7 @@ async function main(opts) {
       table,
       shardTable,
       recoveryTable,
+      parserTable,
       micro,
       noteLines,
       durationS,
@@ -302,6 +319,7 @@ async function main(opts) {
           four,
         })),
         recoveryRows: recoveryTableRows.map(([metric, off, on]) => ({ metric, off, on })),
+        parserRows: parserTableRows.map(([metric, ...values]) => ({ metric, values })),
         failures: R.failures,
         notes: noteLines,
       }),

@@ -23,7 +23,7 @@ export type {
   NamespaceMiddleware,
   ParentNamespace,
 } from "./api/namespace.js";
-export type { ServerOptions } from "./api/options.js";
+export type { ParserModule, ParserOption, ServerOptions } from "./api/options.js";
 export type { ScheduledTask, ScheduleOptions, TaskHandler } from "./api/scheduler.js";
 export type { EngineInfo, ParentNspNameMatchFn, Server } from "./api/server.js";
 export type { Client, DisconnectReason, Event, Handshake, Socket } from "./api/socket.js";

@@ -28,6 +28,7 @@ import { SHARDS_HEADER, shardCount, sidPrefix } from "./shards.js";
 import { Core } from "./shim/core.js";
 import { DRIVER, DrivenObject } from "./shim/driven-object.js";
 import { EngineDriver, logFailure, type SocketAction } from "./shim/engine-driver.js";
+import { resolveParser } from "./shim/parser.js";
 import { type FoundSession, type KeptSession, RecoveryStore } from "./shim/recovery.js";
 import { Shards } from "./shim/shards.js";
 import { SocketStore } from "./shim/store.js";
@@ -118,7 +119,7 @@ export class SocketIoServer<
       this.#driver.turn(() => this.#driver.clientsCount()),
     );
     const core = new SocketCore({
-      ...coreOptions(options),
+      ...coreOptions({ ...options, parser: resolveParser(options.parser) }),
       sidPrefix: sidPrefix(this.#shards.index),
     });
     this.#core = core;

@@ -1,7 +1,7 @@
 /**
  * Benchmark worker, served by `wrangler dev` during `npm run bench`.
  *
- * - `/socket.io/?do=<name>&cls=<bench|wake|recover>[&shards=N]`: socket.io-durable with the same
+ * - `/socket.io/?do=<name>&cls=<bench|wake|recover|msgpack>[&shards=N]`: socket.io-durable with the same
  *   handlers as the Node server of the benchmark (`bench/node-server.mjs`), in the
  *   Durable Object named `<name>` (on N shards: `<name>` and its shard objects).
  * - `/bare/?do=<name>`: the limit: a bare Durable Object WebSocket echo (hibernation
@@ -269,6 +269,11 @@ export class RecoverSocketIo extends CountedSocketIo {
   static override options: ServerOptions = { connectionStateRecovery: {} };
 }
 
+/** socket.io-durable speaking msgpack (`socket.io-msgpack-parser`'s wire format). */
+export class MsgpackSocketIo extends CountedSocketIo {
+  static override options: ServerOptions = { parser: "msgpack" };
+}
+
 /**
  * The same server for the wake benchmark: a two-minute ping interval, so that the
  * object is evicted (after ~10-15 s idle under `wrangler dev`) before the first
@@ -376,6 +381,7 @@ interface Env {
   BENCH: DurableObjectNamespace<BenchSocketIo>;
   WAKE: DurableObjectNamespace<WakeSocketIo>;
   RECOVER: DurableObjectNamespace<RecoverSocketIo>;
+  MSGPACK: DurableObjectNamespace<MsgpackSocketIo>;
   BARE: DurableObjectNamespace<BareEcho>;
   CORE: DurableObjectNamespace<CoreEcho>;
 }
@@ -390,6 +396,8 @@ function namespaceOf(env: Env, cls: string | null): AnyNamespace | null {
       return env.WAKE;
     case "recover":
       return env.RECOVER;
+    case "msgpack":
+      return env.MSGPACK;
     case "bare":
       return env.BARE;
     case "core":

@@ -57,10 +57,13 @@ describe("npm run bench -- --quick", () => {
     const output = `${r.stdout}\n${r.stderr}`;
     expect(r.status, output.slice(-4000)).toBe(0);
     expect(output).toContain("bench (quick) finished");
-    const { rows, shardRows, recoveryRows, failures } = JSON.parse(readFileSync(json, "utf8")) as {
+    const { rows, shardRows, recoveryRows, parserRows, failures } = JSON.parse(
+      readFileSync(json, "utf8"),
+    ) as {
       rows: Row[];
       shardRows: { workload: string; metric: string; one: unknown; four: unknown }[];
       recoveryRows: { metric: string; off: unknown; on: unknown }[];
+      parserRows: { metric: string; values: unknown[] }[];
       failures: string[];
     };
     expect(failures).toEqual([]);
@@ -93,8 +96,18 @@ describe("npm run bench -- --quick", () => {
     // With recovery off a broadcast writes nothing; on, one row.
     expect(recoveryRows[0]?.off).toBe(0);
     expect(recoveryRows[0]?.on).toBe(1);
+    // The parsers table: a figure for each parser on each server.
+    expect(parserRows).toHaveLength(3);
+    for (const row of parserRows) {
+      expect(row.values, row.metric).toHaveLength(4);
+      for (const v of row.values) {
+        expect(typeof v === "number" && Number.isFinite(v), row.metric).toBe(true);
+      }
+    }
     // The printed tables have the same rows (and each a header and a separator line).
     const printed = output.split("\n").filter((line) => line.startsWith("| ")).length;
-    expect(printed).toBe(rows.length + 2 + shardRows.length + 2 + recoveryRows.length + 2);
+    expect(printed).toBe(
+      rows.length + 2 + shardRows.length + 2 + recoveryRows.length + 2 + parserRows.length + 2,
+    );
   }, 180_000);
 });

@@ -25,7 +25,10 @@ export type SioMount =
   | "shard-recover"
   | "sched"
   | "sched-hib"
-  | "inst";
+  | "inst"
+  | "msgpack"
+  | "msgpack-named"
+  | "msgpack-hib";
 
 /** How socket.io-client reaches the server. */
 export interface Mode {

@@ -3,12 +3,24 @@
  */
 import type { EngineOptions } from "../options.js";
 
+/** A Socket.IO parser module, as `socket.io-parser` and `socket.io-msgpack-parser` export it. */
+export interface ParserModule {
+  // biome-ignore lint/suspicious/noExplicitAny: parser modules declare `encode(packet: any)`
+  Encoder: new () => { encode(packet: any): unknown };
+}
+
+/**
+ * What the `parser` option may be: a wire format by name, or a parser module (see
+ * `ts/shim/parser.ts`: the core speaks the default parser's format and msgpack's).
+ */
+export type ParserOption = "default" | "msgpack" | ParserModule;
+
 /**
  * Options of a Socket.IO server: the Engine.IO ones plus those of the Socket.IO
  * layer.
  *
- * Not supported (no effect here): `adapter` and `parser` (the core speaks the default
- * JSON protocol and keeps rooms itself), `serveClient` (serve the client bundle from
+ * Not supported (no effect here): `adapter` (the core keeps rooms itself, and shards
+ * reach each other over RPC), `serveClient` (serve the client bundle from
  * your own Worker or a CDN), `perMessageDeflate`
  * and `httpCompression` (compression is up to the runtime), `cookie`,
  * `allowEIO3` (protocol v3 clients), `addTrailingSlash`, `destroyUpgrade`,
@@ -37,4 +49,12 @@ export interface ServerOptions extends EngineOptions {
     /** Whether a recovered socket skips the namespace's middlewares (default true). */
     skipMiddlewares?: boolean;
   };
+  /**
+   * The wire format (default: Socket.IO's default parser). `"msgpack"`, or the
+   * `socket.io-msgpack-parser` module itself as Node's server takes it, speaks msgpack:
+   * clients must use that parser too. `"default"` or the `socket.io-parser` module is
+   * the default. Any other parser is refused when the object starts: the packets are
+   * encoded and decoded in the core, which has these two.
+   */
+  parser?: ParserOption;
 }

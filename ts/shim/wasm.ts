@@ -15,6 +15,7 @@ import {
   isExpired,
   isHeartbeat,
   isReservedEvent,
+  msgpackEventArgs,
   offsetFloor,
   parseOffset,
   SocketCore,
@@ -40,6 +41,8 @@ export function coreOptions(
   o: EngineOptions & {
     connectTimeout?: number;
     connectionStateRecovery?: { maxDisconnectionDuration?: number };
+    /** The wire format, resolved from the `parser` option. */
+    parser?: "default" | "msgpack";
   },
 ): object {
   return {
@@ -51,6 +54,7 @@ export function coreOptions(
     upgradeTimeout: o.upgradeTimeout,
     connectTimeout: o.connectTimeout,
     connectionStateRecovery: o.connectionStateRecovery,
+    parser: o.parser,
   };
 }
 
@@ -69,6 +73,7 @@ export {
   isExpired,
   isHeartbeat,
   isReservedEvent,
+  msgpackEventArgs,
   offsetFloor,
   parseOffset,
   SocketCore,

@@ -10,6 +10,10 @@
 //! configured), so a client can neither make the decoder wait for an
 //! unbounded number of messages nor reserve unbounded memory; the size of
 //! each message is bounded by the engine's `maxPayload`.
+//!
+//! A decoder for the msgpack parser ([`Decoder::msgpack`]) has nothing to
+//! reassemble: each binary message is a whole packet, and a text message is an
+//! error.
 
 use std::fmt;
 
@@ -45,6 +49,8 @@ struct Pending {
 pub struct Decoder {
     max_attachments: usize,
     pending: Option<Pending>,
+    /// Whether packets are msgpack frames.
+    msgpack: bool,
 }
 
 impl Default for Decoder {
@@ -64,6 +70,16 @@ impl Decoder {
         Decoder {
             max_attachments,
             pending: None,
+            msgpack: false,
+        }
+    }
+
+    /// A decoder of msgpack frames (`socket.io-msgpack-parser`): every binary
+    /// message is one packet (see [`crate::msgpack`]).
+    pub fn msgpack() -> Self {
+        Decoder {
+            msgpack: true,
+            ..Decoder::new()
         }
     }
 
@@ -78,6 +94,9 @@ impl Decoder {
     /// A text message while attachments are expected is an error; the
     /// pending packet is dropped.
     pub fn add_text(&mut self, text: &str) -> Result<Option<Complete>, ParseError> {
+        if self.msgpack {
+            return Err(ParseError::UnexpectedText);
+        }
         if self.pending.take().is_some() {
             return Err(ParseError::TextWhileReconstructing);
         }
@@ -101,11 +120,17 @@ impl Decoder {
     ///
     /// A binary message while no packet is pending is an error.
     pub fn add_binary(&mut self, bytes: &[u8]) -> Result<Option<Complete>, ParseError> {
+        if self.msgpack {
+            return crate::msgpack::decode_packet(bytes).map(Some);
+        }
         self.add_binary_owned(bytes.to_vec())
     }
 
     /// Like [`Decoder::add_binary`], taking ownership of the bytes to avoid a copy.
     pub fn add_binary_owned(&mut self, bytes: Vec<u8>) -> Result<Option<Complete>, ParseError> {
+        if self.msgpack {
+            return crate::msgpack::decode_packet(&bytes).map(Some);
+        }
         let pending = self.pending.as_mut().ok_or(ParseError::UnexpectedBinary)?;
         pending.binaries.push(bytes);
         if pending.binaries.len() < pending.packet.attachments {

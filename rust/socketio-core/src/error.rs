@@ -39,6 +39,21 @@ pub enum ParseError {
     TextWhileReconstructing,
     /// A binary frame arrived while no packet was waiting for attachments.
     UnexpectedBinary,
+    /// With the msgpack parser: a frame that is not one well-formed msgpack
+    /// value (truncated, a length beyond the frame, an unused marker, bytes
+    /// after the value, a map key that is not a string, an integer, a boolean
+    /// or nil).
+    InvalidMsgPack,
+    /// With the msgpack parser: a text frame (every packet is a binary one).
+    UnexpectedText,
+    /// With the msgpack parser: the packet is not a map with an integer
+    /// `type` from 0 to 4.
+    BadPacketType,
+    /// With the msgpack parser: the packet's `nsp` is missing or not a string.
+    BadNamespace,
+    /// With the msgpack parser: the packet's `id` is neither absent nor an
+    /// integer from 0 to 2^53 - 1.
+    BadPacketId,
 }
 
 impl fmt::Display for ParseError {
@@ -60,13 +75,20 @@ impl fmt::Display for ParseError {
             ParseError::UnexpectedBinary => {
                 f.write_str("got binary data when not reconstructing a packet")
             }
+            ParseError::InvalidMsgPack => f.write_str("invalid msgpack"),
+            ParseError::UnexpectedText => f.write_str("text frame where msgpack was expected"),
+            ParseError::BadPacketType => f.write_str("invalid packet type"),
+            ParseError::BadNamespace => f.write_str("invalid namespace"),
+            ParseError::BadPacketId => f.write_str("invalid packet id"),
         }
     }
 }
 
 impl ParseError {
     /// The message the reference parser gives for the same refusal, which is
-    /// what applications see in the socket's `error` event.
+    /// what applications see in the socket's `error` event (for the msgpack
+    /// variants, the messages of `socket.io-msgpack-parser` and of the
+    /// msgpack decoder it uses).
     pub fn reference_message(self) -> &'static str {
         match self {
             ParseError::UnknownType => "unknown packet type",
@@ -75,6 +97,10 @@ impl ParseError {
                 "got plaintext data when reconstructing a packet"
             }
             ParseError::UnexpectedBinary => "got binary data when not reconstructing a packet",
+            ParseError::InvalidMsgPack => "Could not parse",
+            ParseError::UnexpectedText | ParseError::BadPacketType => "invalid packet type",
+            ParseError::BadNamespace => "invalid namespace",
+            ParseError::BadPacketId => "invalid packet id",
             ParseError::Empty
             | ParseError::BadAckId
             | ParseError::InvalidJson

@@ -1,6 +1,7 @@
 //! Fuzz targets of the Socket.IO codec: the packet decoder, the reassembly
-//! of binary packets with their attachments ([`Decoder`]), and the JSON
-//! payload validator (reached through [`Packet::decode`]).
+//! of binary packets with their attachments ([`Decoder`]), the JSON
+//! payload validator (reached through [`Packet::decode`]), and the msgpack
+//! codec (frames decoded, and JSON payloads written as msgpack).
 //!
 //! Each target checks that no input panics and that whatever decodes encodes
 //! to a frame that decodes to the same packet; the reassembly and the JSON
@@ -15,6 +16,7 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use socketio_core::msgpack::{decode_packet, encode_packet};
 use socketio_core::{
     header_len, is_reserved_event, Complete, Decoder, Packet, PacketKind, ParseError,
     DEFAULT_MAX_ATTACHMENTS, MAX_PAYLOAD_DEPTH,
@@ -629,6 +631,210 @@ fn check_json(bytes: &[u8]) {
 }
 
 // ---------------------------------------------------------------------------
+// msgpack
+// ---------------------------------------------------------------------------
+
+/// Frames of `socket.io-msgpack-parser` (notepack.io 2.2) for socket.io-client's
+/// packets: CONNECT without and with auth, an event with an ack id and `options`,
+/// binary as `bin` and as an `ArrayBuffer` extension, a `Date` and `undefined`, an
+/// ack, a DISCONNECT.
+const MSGPACK_FRAMES: &[&str] = &[
+    "83a47479706500a464617461d40000a36e7370a12f",
+    "83a47479706500a46461746181a5746f6b656ea3616263a36e7370a62f61646d696e",
+    "85a47479706502a46461746197a568656c6c6f01fecb3ff8000000000000c3c081a1619101a76f7074696f6e7381a8636f6d7072657373c3a2696407a36e7370a12f",
+    "84a47479706502a46461746193a27570c403010203c702000405a76f7074696f6e7381a8636f6d7072657373c3a36e7370a12f",
+    "83a47479706502a46461746193a164d7000000018bcfe5687bd40000a36e7370a12f",
+    "84a47479706503a46461746191a26f6ba26964cd012ca36e7370a12f",
+    "82a47479706501a36e7370a12f",
+];
+
+const MSGPACK_DICTIONARY: &[&[u8]] = &[
+    b"\x80",
+    b"\x81",
+    b"\x84",
+    b"\x90",
+    b"\x91",
+    b"\x9f",
+    b"\xa0",
+    b"\xa4type",
+    b"\xa3nsp",
+    b"\xa4data",
+    b"\xa2id",
+    b"\xa1/",
+    b"\xc0",
+    b"\xc1",
+    b"\xc2",
+    b"\xc3",
+    b"\xc4\x01",
+    b"\xc5\xff\xff",
+    b"\xc6\xff\xff\xff\xff",
+    b"\xc7\x01\x00",
+    b"\xd4\x00\x00",
+    b"\xd7\x00",
+    b"\xd6\xff",
+    b"\xca",
+    b"\xcb",
+    b"\xcf",
+    b"\xd3",
+    b"\xd9\x05",
+    b"\xdc\x00\x10",
+    b"\xdd\xff\xff\xff\xff",
+    b"\xde\x00\x01",
+    b"\xdf\xff\xff\xff\xff",
+    b"\xaadisconnect",
+    b"\xff",
+    b"\xe0",
+    b"\x7f",
+];
+
+fn msgpack_seeds() -> Vec<Vec<u8>> {
+    MSGPACK_FRAMES
+        .iter()
+        .map(|h| {
+            (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap_or(0))
+                .collect()
+        })
+        .collect()
+}
+
+/// A packet written as a msgpack frame, binary values among its arguments.
+fn arbitrary_msgpack_frame(u: &mut Unstructured) -> Result<Vec<u8>> {
+    let p = arbitrary_packet(u)?;
+    let mut binaries: Vec<Vec<u8>> = Vec::new();
+    let data = match p.data {
+        Some(d) if p.kind.is_binary() => {
+            let n = u.int_in_range(1..=3)?;
+            for _ in 0..n {
+                binaries.push(u.arbitrary()?);
+            }
+            let placeholders: Vec<String> = (0..n)
+                .map(|i| format!(r#"{{"_placeholder":true,"num":{i}}}"#))
+                .collect();
+            let body = d.strip_suffix(']').unwrap_or(&d).to_owned();
+            Some(format!("{body},{}]", placeholders.join(",")))
+        }
+        d => d,
+    };
+    Ok(encode_packet(p.kind, &p.nsp, p.id, data.as_deref(), &binaries).unwrap_or_default())
+}
+
+/// How deeply arrays and objects nest in a JSON value.
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Decodes a frame; what decodes is JSON within the depth limit, with its
+/// binaries, and writing it again and reading that back is a fixed point.
+fn check_msgpack(bytes: &[u8]) {
+    let Ok(c) = decode_packet(bytes) else {
+        return;
+    };
+    let p = &c.packet;
+    assert_eq!(p.kind.is_binary(), !c.binaries.is_empty(), "{p:?}");
+    assert_eq!(p.attachments, c.binaries.len());
+    if let Some(data) = &p.data {
+        let v: Value = serde_json::from_str(data).unwrap_or_else(|e| panic!("{e}: {data}"));
+        assert!(depth(&v) <= MAX_PAYLOAD_DEPTH, "{data}");
+    }
+    let again = |c: &Complete| {
+        let frame = encode_packet(
+            c.packet.kind,
+            &c.packet.nsp,
+            c.packet.id,
+            c.packet.data.as_deref(),
+            &c.binaries,
+        )
+        .expect("decoded JSON encodes");
+        decode_packet(&frame).expect("an encoded packet decodes")
+    };
+    let second = again(&c);
+    assert_eq!(again(&second), second);
+}
+
+/// How deeply brackets nest in JSON text (brackets inside strings do not count).
+fn text_depth(text: &str) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        match (in_string, escaped, b) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, b'"') => in_string = true,
+            (false, _, b'[' | b'{') => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Equal values, numbers within a few units in the last place: exact for the
+/// shortest digits that `JSON.stringify` writes, close for other digits (see
+/// `msgpack/float.rs`).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (
+                x.as_f64().unwrap_or(f64::NAN),
+                y.as_f64().unwrap_or(f64::NAN),
+            );
+            x == y || (x - y).abs() <= x.abs().max(y.abs()) * 8.0 * f64::EPSILON
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// JSON numbers as `f64`, as JavaScript reads them.
+fn as_js(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => n.as_f64().map_or(Value::Null, Value::from),
+        Value::Array(items) => Value::Array(items.iter().map(as_js).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), as_js(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// Writes a JSON payload as msgpack: nothing panics, and what JSON it was
+/// comes back (numbers as JavaScript reads them).
+fn check_msgpack_writer(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let Ok(frame) = encode_packet(PacketKind::Ack, "/", Some(1), Some(text), &[]) else {
+        return;
+    };
+    let decoded = decode_packet(&frame);
+    let Ok(original) = serde_json::from_str::<Value>(text) else {
+        return;
+    };
+    // The text's own depth: duplicate keys, gone from the parsed value, are written too.
+    if !original.is_array() || text_depth(text) > MAX_PAYLOAD_DEPTH {
+        return;
+    }
+    let c = decoded.unwrap_or_else(|e| panic!("{e}: {text}"));
+    let back: Value = serde_json::from_str(c.packet.data.as_deref().unwrap_or("null")).unwrap();
+    assert!(same(&as_js(&back), &as_js(&original)), "{text}\n{back}");
+}
+
+// ---------------------------------------------------------------------------
 // Targets
 // ---------------------------------------------------------------------------
 
@@ -681,7 +887,47 @@ fn fuzz_json_validator() {
 }
 
 #[test]
+fn fuzz_msgpack_decoder() {
+    let seeds = msgpack_seeds();
+    let inputs = Inputs {
+        seeds: &seeds,
+        dictionary: MSGPACK_DICTIONARY,
+    };
+    run(
+        "msgpack_decoder",
+        SHORT,
+        |rng| inputs.next(rng, arbitrary_msgpack_frame),
+        check_msgpack,
+    );
+}
+
+#[test]
+fn fuzz_msgpack_writer() {
+    let seeds: Vec<Vec<u8>> = PACKETS
+        .iter()
+        .filter_map(|p| p.find('[').map(|i| p.as_bytes()[i..].to_vec()))
+        .collect();
+    let inputs = Inputs {
+        seeds: &seeds,
+        dictionary: DICTIONARY,
+    };
+    run(
+        "msgpack_writer",
+        SHORT / 4,
+        |rng| {
+            inputs.next(rng, |u| {
+                Ok(format!("[{}]", arbitrary_payload_value(u)?).into_bytes())
+            })
+        },
+        check_msgpack_writer,
+    );
+}
+
+#[test]
 fn seeds_are_valid() {
+    for seed in msgpack_seeds() {
+        assert!(decode_packet(&seed).is_ok(), "{seed:x?}");
+    }
     for text in PACKETS {
         assert!(Packet::decode(text).is_ok(), "{text}");
     }

@@ -31,7 +31,7 @@ pub use socket::SocketCore;
 use engineio_core::{
     EngineConfig, Method, RequestError, RequestInfo, Route, Snapshot, Transport, SID_RANDOM_BYTES,
 };
-use socketio_core::SocketConfig;
+use socketio_core::{Parser, SocketConfig};
 use wasm_bindgen::prelude::*;
 
 /// `{ status, body }` for a refused request.
@@ -56,6 +56,9 @@ struct JsOptions {
     /// `connectionStateRecovery.maxDisconnectionDuration`, or its default when the
     /// option is an object without it.
     recovery: Option<f64>,
+    /// `parser`: `"default"` or `"msgpack"` (the shim resolves a parser module to
+    /// one of the two).
+    parser: Option<String>,
 }
 
 impl JsOptions {
@@ -70,6 +73,7 @@ impl JsOptions {
             connect_timeout: read::number(o, "connectTimeout")?,
             sid_prefix: read::string(o, "sidPrefix"),
             recovery: recovery_window(o)?,
+            parser: read::string(o, "parser"),
         })
     }
 }
@@ -137,9 +141,19 @@ fn parse_options(options: JsValue) -> Result<(EngineConfig, SocketConfig), JsErr
         upgrade_timeout: ms(o.upgrade_timeout, d.upgrade_timeout),
         sid_prefix: o.sid_prefix.unwrap_or_default(),
     };
+    let parser = match o.parser.as_deref() {
+        None | Some("default") => Parser::Default,
+        Some("msgpack") => Parser::MsgPack,
+        Some(other) => {
+            return Err(JsError::new(&format!(
+                "invalid server options: parser must be \"default\" or \"msgpack\", not {other:?}"
+            )))
+        }
+    };
     let socket = SocketConfig {
         connect_timeout: ms(o.connect_timeout, SocketConfig::default().connect_timeout),
         recovery: o.recovery.map(|w| ms(Some(w), 0)),
+        parser,
     };
     Ok((engine, socket))
 }
@@ -286,6 +300,18 @@ pub fn forbidden(message: &str) -> JsValue {
         JsValue::from_str(&RequestError::Forbidden.body_with_message(message)),
     );
     obj.into()
+}
+
+/// The JSON text of the arguments of `frame` when it is a msgpack EVENT packet of the
+/// main namespace (`{type: 2, nsp: "/", data: [...]}`, as `socket.io-msgpack-parser`
+/// writes it), `undefined` otherwise: how the shim recognises that parser from what
+/// its `Encoder` writes.
+#[wasm_bindgen(js_name = msgpackEventArgs)]
+pub fn msgpack_event_args(frame: &[u8]) -> Option<String> {
+    let c = socketio_core::msgpack::decode_packet(frame).ok()?;
+    (c.packet.kind == socketio_core::PacketKind::Event && c.packet.nsp == "/")
+        .then_some(c.packet.data)
+        .flatten()
 }
 
 /// Whether an application may not emit `name`: it means something to the library or

@@ -9,7 +9,7 @@ use engineio_core::{
 };
 
 use super::{wrap, Action, Client, DisconnectReason, SocketServer};
-use crate::decoder::{Complete, Decoder};
+use crate::decoder::Complete;
 use crate::packet::PacketKind;
 
 impl SocketServer {
@@ -146,7 +146,7 @@ impl SocketServer {
                     self.clients.insert(
                         sid.clone(),
                         Client {
-                            decoder: Decoder::new(),
+                            decoder: self.config.parser.decoder(),
                             nsps: HashMap::new(),
                             connect_deadline: Some(deadline),
                             broken: false,

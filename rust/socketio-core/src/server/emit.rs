@@ -1,10 +1,8 @@
 //! Events from the server: to one socket or broadcast, with their ack ids;
 //! and the answers to the client's acks.
 
-use engineio_core::{Action as EngineAction, Data};
-
 use super::{wrap, Action, SocketServer, StoreOp, ACK_BLOCK};
-use crate::packet::{encode_frame, PacketKind};
+use crate::packet::PacketKind;
 
 /// An event to send, for [`SocketServer::emit_to_socket`] and
 /// [`SocketServer::broadcast`]: `Emit::new(data_json)`, then the options.
@@ -97,8 +95,15 @@ impl SocketServer {
         let own = [socket_id.to_owned()];
         let stamped = self.stamp(now, &nsp, &own, &[], &emit, &mut stored);
         let data = stamped.as_deref().unwrap_or(emit.data_json);
-        let frame = data_frame(false, &nsp, ack_id, data, emit.binaries.len());
-        let actions = self.send_attached(now, &sid, frame, emit.binaries);
+        let actions = self.send_packet(
+            now,
+            &sid,
+            PacketKind::Event,
+            &nsp,
+            ack_id,
+            Some(data),
+            emit.binaries,
+        );
         out.ack_id = ack_id;
         out.actions = stored;
         out.actions.extend(wrap(actions));
@@ -121,7 +126,10 @@ impl SocketServer {
         let ack_id = emit.with_ack.then(|| self.next_ack(nsp, &mut stored));
         let stamped = self.stamp(now, nsp, rooms, except, &emit, &mut stored);
         let data = stamped.as_deref().unwrap_or(emit.data_json);
-        let frame = data_frame(false, nsp, ack_id, data, emit.binaries.len());
+        let frames =
+            self.config
+                .parser
+                .encode(PacketKind::Event, nsp, ack_id, Some(data), emit.binaries);
         let mut sids: Vec<&str> = Vec::with_capacity(targets.len());
         let mut recipients = Vec::new();
         for id in &targets {
@@ -137,18 +145,11 @@ impl SocketServer {
         }
         let mut actions = Vec::new();
         let sids: Vec<String> = sids.into_iter().map(str::to_owned).collect();
-        self.engine.send_many(
-            now,
-            sids.iter().map(String::as_str),
-            &Data::Text(frame),
-            false,
-            &mut actions,
-        );
-        for b in emit.binaries {
+        for frame in &frames {
             self.engine.send_many(
                 now,
                 sids.iter().map(String::as_str),
-                &Data::Binary(b.clone()),
+                frame,
                 false,
                 &mut actions,
             );
@@ -173,40 +174,14 @@ impl SocketServer {
             return Vec::new();
         };
         let (sid, nsp) = (s.sid.clone(), s.nsp.clone());
-        let frame = data_frame(true, &nsp, Some(id), data_json, binaries.len());
-        wrap(self.send_attached(now, &sid, frame, binaries))
+        wrap(self.send_packet(
+            now,
+            &sid,
+            PacketKind::Ack,
+            &nsp,
+            Some(id),
+            Some(data_json),
+            binaries,
+        ))
     }
-
-    /// Sends a text frame to engine session `sid`, then its attachments.
-    fn send_attached(
-        &mut self,
-        now: u64,
-        sid: &str,
-        frame: String,
-        binaries: &[Vec<u8>],
-    ) -> Vec<EngineAction> {
-        let mut actions = self.engine.send(now, sid, Data::Text(frame));
-        for b in binaries {
-            actions.extend(self.engine.send(now, sid, Data::Binary(b.clone())));
-        }
-        actions
-    }
-}
-
-/// The text frame of an event (or of an ack, with `ack`), of its binary kind
-/// when `attachments` follow it.
-fn data_frame(
-    ack: bool,
-    nsp: &str,
-    id: Option<u64>,
-    data_json: &str,
-    attachments: usize,
-) -> String {
-    let kind = match (ack, attachments) {
-        (false, 0) => PacketKind::Event,
-        (false, _) => PacketKind::BinaryEvent,
-        (true, 0) => PacketKind::Ack,
-        (true, _) => PacketKind::BinaryAck,
-    };
-    encode_frame(kind, nsp, id, attachments, Some(data_json))
 }

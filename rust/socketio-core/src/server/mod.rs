@@ -40,7 +40,10 @@ use std::collections::{HashMap, HashSet};
 
 use engineio_core::{Action as EngineAction, CloseReason, Engine};
 
+use crate::packet::PacketKind;
+
 use crate::decoder::Decoder;
+use crate::parser::Parser;
 
 pub use emit::{Emit, Emitted};
 pub use recovery::{KeptSession, StoredPacket};
@@ -58,6 +61,8 @@ pub struct SocketConfig {
     /// that lost its connection for `window` ms (`maxDisconnectionDuration`) and
     /// stamps every stored event with its offset; `None` (the default) is off.
     pub recovery: Option<u64>,
+    /// How packets travel (`parser`): the default parser, or msgpack.
+    pub parser: Parser,
 }
 
 impl Default for SocketConfig {
@@ -65,6 +70,7 @@ impl Default for SocketConfig {
         SocketConfig {
             connect_timeout: 45_000,
             recovery: None,
+            parser: Parser::Default,
         }
     }
 }
@@ -245,6 +251,28 @@ impl SocketServer {
     /// Whether the socket layer knows engine session `sid`'s sockets.
     pub fn has_client(&self, sid: &str) -> bool {
         self.clients.contains_key(sid)
+    }
+}
+
+impl SocketServer {
+    /// Sends a packet (see [`Parser::encode`]) to engine session `sid`.
+    // The fields of the packet, one argument each, as `Parser::encode` takes them.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn send_packet(
+        &mut self,
+        now: u64,
+        sid: &str,
+        kind: PacketKind,
+        nsp: &str,
+        id: Option<u64>,
+        payload: Option<&str>,
+        binaries: &[Vec<u8>],
+    ) -> Vec<EngineAction> {
+        let mut actions = Vec::new();
+        for frame in self.config.parser.encode(kind, nsp, id, payload, binaries) {
+            actions.extend(self.engine.send(now, sid, frame));
+        }
+        actions
     }
 }
 

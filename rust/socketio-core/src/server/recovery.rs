@@ -26,10 +26,10 @@
 //! stored before a time `t` are those below `t * 1000`, and they stay exact in
 //! a JavaScript number for the next two centuries.
 
-use engineio_core::{CloseReason, Data};
+use engineio_core::CloseReason;
 
 use super::{wrap, Accepted, Action, DisconnectReason, Emit, SocketServer, StoreOp};
-use crate::packet::{encode_frame, push_decimal, PacketKind};
+use crate::packet::{push_decimal, PacketKind};
 
 /// Offsets per millisecond (see the module).
 const OFFSETS_PER_MS: u64 = 1000;
@@ -195,16 +195,15 @@ impl SocketServer {
             if !reaches(&rooms, &p.rooms, &p.except) {
                 continue;
             }
-            let kind = if p.binaries.is_empty() {
-                PacketKind::Event
-            } else {
-                PacketKind::BinaryEvent
-            };
-            let frame = encode_frame(kind, nsp, None, p.binaries.len(), Some(&p.data));
-            let mut sent = self.engine.send(now, sid, Data::Text(frame));
-            for b in &p.binaries {
-                sent.extend(self.engine.send(now, sid, Data::Binary(b.clone())));
-            }
+            let sent = self.send_packet(
+                now,
+                sid,
+                PacketKind::Event,
+                nsp,
+                None,
+                Some(&p.data),
+                &p.binaries,
+            );
             actions.extend(wrap(sent));
         }
         self.send_connect(now, sid, nsp, &id, Some(&pid), &mut actions);

@@ -3,13 +3,13 @@
 use std::collections::HashSet;
 
 use engineio_core::error::push_json_string;
-use engineio_core::{Data, SID_RANDOM_BYTES};
+use engineio_core::SID_RANDOM_BYTES;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
 use super::{wrap, Accepted, Action, DisconnectReason, SocketServer, SocketState, StoreOp};
-use crate::packet::{encode_frame, PacketKind};
+use crate::packet::PacketKind;
 
 impl SocketServer {
     /// The id a socket accepted with `random` gets (base64url without padding, as
@@ -121,8 +121,16 @@ impl SocketServer {
             push_json_string(pid, &mut payload);
         }
         payload.push('}');
-        let frame = encode_frame(PacketKind::Connect, nsp, None, 0, Some(&payload));
-        out.extend(wrap(self.engine.send(now, sid, Data::Text(frame))));
+        let sent = self.send_packet(
+            now,
+            sid,
+            PacketKind::Connect,
+            nsp,
+            None,
+            Some(&payload),
+            &[],
+        );
+        out.extend(wrap(sent));
     }
 
     /// Refuses the CONNECT of `sid` to `nsp` with CONNECT_ERROR and `data_json`.
@@ -133,8 +141,15 @@ impl SocketServer {
         nsp: &str,
         data_json: &str,
     ) -> Vec<Action> {
-        let frame = encode_frame(PacketKind::ConnectError, nsp, None, 0, Some(data_json));
-        wrap(self.engine.send(now, sid, Data::Text(frame)))
+        wrap(self.send_packet(
+            now,
+            sid,
+            PacketKind::ConnectError,
+            nsp,
+            None,
+            Some(data_json),
+            &[],
+        ))
     }
 
     /// Disconnects a socket from the server side: DISCONNECT to the client,
@@ -156,8 +171,9 @@ impl SocketServer {
         let mut out = Vec::new();
         for id in ids {
             if let Some(nsp) = self.sockets.get(&id).map(|s| s.nsp.clone()) {
-                let frame = encode_frame(PacketKind::Disconnect, &nsp, None, 0, None);
-                out.extend(wrap(self.engine.send(now, &sid, Data::Text(frame))));
+                let sent =
+                    self.send_packet(now, &sid, PacketKind::Disconnect, &nsp, None, None, &[]);
+                out.extend(wrap(sent));
                 self.disconnected(
                     now,
                     &id,

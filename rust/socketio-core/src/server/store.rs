@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 use engineio_core::Snapshot;
 
 use super::{Action, Client, SocketServer, SocketState};
-use crate::decoder::Decoder;
 
 /// A change to the durable copy of the socket layer's state, for the driver
 /// to apply to storage. Only connections that can outlive the object's memory
@@ -128,8 +127,9 @@ impl SocketServer {
             self.restore_sockets(now, sockets);
             return Vec::new();
         }
+        let parser = self.config.parser;
         self.clients.entry(sid).or_insert_with(|| Client {
-            decoder: Decoder::new(),
+            decoder: parser.decoder(),
             nsps: HashMap::new(),
             connect_deadline: None,
             broken: false,
@@ -182,11 +182,12 @@ impl SocketServer {
         if self.sockets.contains_key(&st.id) {
             return;
         }
+        let parser = self.config.parser;
         let client = self
             .clients
             .entry(st.sid.clone())
             .or_insert_with(|| Client {
-                decoder: Decoder::new(),
+                decoder: parser.decoder(),
                 nsps: HashMap::new(),
                 connect_deadline: None,
                 broken: false,
