@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use engineio_core::Snapshot;
+use engineio_core::{Protocol, Snapshot};
 
 use super::{Action, Client, SocketServer, SocketState};
 use crate::decoder::Decoder;
@@ -128,12 +128,14 @@ impl SocketServer {
             self.restore_sockets(now, sockets);
             return Vec::new();
         }
+        let v3 = snapshot.protocol == Protocol::V3;
         self.clients.entry(sid).or_insert_with(|| Client {
             decoder: Decoder::new(),
             nsps: HashMap::new(),
             connect_deadline: None,
             broken: false,
             persisted: true,
+            v3,
         });
         for st in sockets {
             self.insert_stored(st);
@@ -182,6 +184,7 @@ impl SocketServer {
         if self.sockets.contains_key(&st.id) {
             return;
         }
+        let v3 = self.engine.protocol_of(&st.sid) == Some(Protocol::V3);
         let client = self
             .clients
             .entry(st.sid.clone())
@@ -191,6 +194,7 @@ impl SocketServer {
                 connect_deadline: None,
                 broken: false,
                 persisted: true,
+                v3,
             });
         client.nsps.insert(st.nsp.clone(), st.id.clone());
         client.connect_deadline = None;
