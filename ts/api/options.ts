@@ -11,8 +11,7 @@ import type { EngineOptions } from "../options.js";
  * JSON protocol and keeps rooms itself), `serveClient` (serve the client bundle from
  * your own Worker or a CDN), `perMessageDeflate`
  * and `httpCompression` (compression is up to the runtime), `cookie`,
- * `allowEIO3` (protocol v3 clients), `addTrailingSlash`, `destroyUpgrade`,
- * `wsEngine`, `initialPacket`.
+ * `addTrailingSlash`, `destroyUpgrade`, `wsEngine`, `initialPacket`.
  */
 export interface ServerOptions extends EngineOptions {
   /**

@@ -51,6 +51,7 @@ export function coreOptions(
     upgradeTimeout: o.upgradeTimeout,
     connectTimeout: o.connectTimeout,
     connectionStateRecovery: o.connectionStateRecovery,
+    allowEIO3: o.allowEIO3,
   };
 }
 

@@ -311,6 +311,11 @@ fn pings_answered_by_the_runtime_keep_the_session() {
     let mut h = Harness::new(v3_config());
     let opened_at = h.now;
     let (sid, _) = open_v3_ws(&mut h);
+    h.now = opened_at + WINDOW - INTERVAL - 1;
+    assert!(h.server.ping_checks(h.now).is_empty());
+    // Within one ping interval of its deadline, a session is checked.
+    h.now = opened_at + WINDOW - INTERVAL;
+    assert_eq!(h.server.ping_checks(h.now), vec![sid.clone()]);
     h.now = opened_at + WINDOW;
     assert_eq!(h.server.ping_checks(h.now), vec![sid.clone()]);
     let answered = opened_at + WINDOW - 1_000;

@@ -157,17 +157,21 @@ impl Engine {
         }
     }
 
-    /// The protocol v3 WebSocket sessions past their deadline at `now`. Their
-    /// client's pings may have been answered by the runtime (a WebSocket
-    /// auto-response, unseen by the engine): before [`Engine::tick`], the driver
-    /// passes the last one it answered of each to [`Engine::ping_answered`].
+    /// The protocol v3 WebSocket sessions whose deadline falls before `now` plus
+    /// one ping interval (those that could expire before their client's next
+    /// ping: passing them now keeps the deadlines of all sessions together, so
+    /// that one alarm serves them). Their client's pings may have been answered
+    /// by the runtime (a WebSocket auto-response, unseen by the engine): before
+    /// [`Engine::tick`], the driver passes the last one it answered of each to
+    /// [`Engine::ping_answered`].
     pub fn ping_checks(&self, now: u64) -> Vec<String> {
+        let before = now.saturating_add(self.config.ping_interval);
         self.sessions
             .iter()
             .filter(|(_, s)| {
                 s.protocol == Protocol::V3
                     && s.transport == Transport::WebSocket
-                    && s.pong_deadline.is_some_and(|d| d <= now)
+                    && s.pong_deadline.is_some_and(|d| d <= before)
             })
             .map(|(sid, _)| sid.clone())
             .collect()
