@@ -24,7 +24,9 @@ export type SioMount =
   | "recover-short"
   | "shard-recover"
   | "sched"
-  | "sched-hib";
+  | "sched-hib"
+  | "sio3"
+  | "hib3";
 
 /** How socket.io-client reaches the server. */
 export interface Mode {
