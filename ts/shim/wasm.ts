@@ -12,7 +12,6 @@ import {
   EngineCore,
   forbidden,
   initSync,
-  isExpired,
   isHeartbeat,
   isReservedEvent,
   offsetFloor,
@@ -67,7 +66,6 @@ export function loadCore(): void {
 export {
   EngineCore,
   forbidden,
-  isExpired,
   isHeartbeat,
   isReservedEvent,
   offsetFloor,

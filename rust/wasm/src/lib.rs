@@ -309,15 +309,3 @@ pub fn forbidden(message: &str) -> JsValue {
 pub fn is_reserved_event(name: &str) -> bool {
     socketio_core::packet::is_reserved_event(name)
 }
-
-/// Whether a session snapshot (as `persist` gave it) is past its pong deadline at
-/// `now`: reviving it closes it with "ping timeout". False for a snapshot that cannot
-/// be read. (A snapshot of a v3 session with `pingAnsweredAt`: the cores' own
-/// `isExpired`, which know how long a ping keeps the session.)
-#[wasm_bindgen(js_name = isExpired)]
-pub fn is_expired(
-    #[wasm_bindgen(unchecked_param_type = "SessionSnapshot")] snapshot: JsValue,
-    now: f64,
-) -> bool {
-    parse_snapshot(snapshot).is_some_and(|s| s.expired(now_ms(now)))
-}

@@ -42,17 +42,6 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// A snapshot of a protocol v4 session.
-    pub fn v4(sid: impl Into<String>, next_ping_at: u64, pong_deadline: Option<u64>) -> Self {
-        Snapshot {
-            sid: sid.into(),
-            next_ping_at,
-            pong_deadline,
-            protocol: Protocol::V4,
-            answered_ping: None,
-        }
-    }
-
     /// Whether the session's unanswered ping is past its deadline at `now`: restoring
     /// it closes it with "ping timeout". (For a protocol v3 session, a ping the
     /// runtime answered counts: see [`crate::Engine::is_expired`].)
