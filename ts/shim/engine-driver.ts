@@ -448,9 +448,10 @@ export class EngineDriver {
     guarded("alarm", () =>
       this.turn(() => {
         this.reviveAll(now);
-        // Protocol v3 sessions past their deadline: the runtime may have answered
+        // Protocol v3 sessions near their deadline: the runtime may have answered
         // their pings.
-        for (const sid of this.core.pingChecks(now)) {
+        const checks = this.#options.allowEIO3 ? this.core.pingChecks(now) : [];
+        for (const sid of checks) {
           const ws = this.#socketFor(sid);
           const at = ws ? this.#ctx.getWebSocketAutoResponseTimestamp(ws) : null;
           if (at) this.run(this.core.pingAnswered(now, sid, at.getTime()));

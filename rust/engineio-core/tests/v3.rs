@@ -407,3 +407,14 @@ fn an_upgraded_v3_session_keeps_its_framing() {
     let actions = h.server.send(h.now, &sid, Data::Binary(vec![3]));
     assert_eq!(actions, vec![ws_binary_frame(&sid, &[4, 3])]);
 }
+
+#[test]
+fn only_v3_websocket_sessions_are_checked_for_answered_pings() {
+    let mut h = Harness::new(v3_config());
+    // Pings of v3 polling sessions reach the engine; v4 clients are pinged.
+    open_v3_polling(&mut h);
+    h.open_ws();
+    let (ws, _) = open_v3_ws(&mut h);
+    h.now += WINDOW;
+    assert_eq!(h.server.ping_checks(h.now), vec![ws]);
+}
