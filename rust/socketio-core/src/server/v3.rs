@@ -13,6 +13,8 @@
 //!
 //! Events, acks and binary attachments are the same.
 
+use std::collections::HashMap;
+
 use engineio_core::error::push_json_string;
 
 use super::SocketServer;
@@ -28,13 +30,22 @@ pub(super) fn split_namespace(nsp: &str) -> (String, Option<String>) {
     };
     let path = if path.is_empty() { "/" } else { path };
     let auth = query.map(|q| {
+        // In the order of first appearance, the last value of each name.
         let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         for part in q.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = part.split_once('=').unwrap_or((part, ""));
             let (k, v) = (form_decode(k), form_decode(v));
-            match pairs.iter_mut().find(|(name, _)| *name == k) {
-                Some(pair) => pair.1 = v,
-                None => pairs.push((k, v)),
+            match index.get(&k) {
+                Some(&i) => {
+                    if let Some(pair) = pairs.get_mut(i) {
+                        pair.1 = v;
+                    }
+                }
+                None => {
+                    index.insert(k.clone(), pairs.len());
+                    pairs.push((k, v));
+                }
             }
         }
         let mut out = String::from("{");
@@ -179,6 +190,18 @@ mod tests {
         assert_eq!(
             split_namespace("/b?%ff=%"),
             ("/b".into(), Some("{\"\u{fffd}\":\"%\"}".into()))
+        );
+    }
+
+    #[test]
+    fn a_long_query_is_read_in_linear_time() {
+        let query: String = (0..100_000).map(|i| format!("k{i}=v&")).collect();
+        let (_, auth) = split_namespace(&format!("/n?{query}k0=last"));
+        let auth = auth.unwrap_or_default();
+        assert!(
+            auth.starts_with(r#"{"k0":"last","k1":"v""#),
+            "{}",
+            &auth[..40]
         );
     }
 
