@@ -64,6 +64,12 @@ export interface EngineOptions {
   /** Hook that can refuse a handshake. */
   allowRequest?: AllowRequest;
   /**
+   * Whether clients of Engine.IO protocol v3 (socket.io-client 1.x and 2.x) may connect
+   * (default false: their handshake is refused with `400 {"code":5,...}`). Their pings
+   * over WebSocket are answered by the runtime without waking the object.
+   */
+  allowEIO3?: boolean;
+  /**
    * Debug logs to print, named as in the `DEBUG` variable of the `debug` package
    * (`"socket.io-durable:*"`; see `ts/debug.ts`). Default: the object's `env.DEBUG`
    * (a `vars` entry of wrangler.jsonc, or `.dev.vars`); off when neither is set.

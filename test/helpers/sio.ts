@@ -28,7 +28,9 @@ export type SioMount =
   | "inst"
   | "msgpack"
   | "msgpack-named"
-  | "msgpack-hib";
+  | "msgpack-hib"
+  | "sio3"
+  | "hib3";
 
 /** How socket.io-client reaches the server. */
 export interface Mode {

@@ -82,15 +82,23 @@ export type NamespaceMiddleware<
 
 const ID_BYTES = 15;
 
-/** The CONNECT_ERROR payload for what a middleware refused with. */
-function connectErrorJson(err: unknown): string {
-  if (err === null || typeof err !== "object") return JSON.stringify({ message: String(err) });
-  const e = err as ExtendedError;
-  try {
-    return JSON.stringify({ message: e.message, data: e.data });
-  } catch {
-    return JSON.stringify({ message: e.message });
+/**
+ * What a middleware refused with, as the JSON of its `message` and of its `data` (each
+ * `undefined` when absent or not JSON), from which the core writes the CONNECT_ERROR.
+ */
+function refusalOf(err: unknown): { message: string | undefined; data: string | undefined } {
+  if (err === null || typeof err !== "object") {
+    return { message: JSON.stringify(String(err)), data: undefined };
   }
+  const e = err as ExtendedError;
+  const json = (value: unknown): string | undefined => {
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return undefined;
+    }
+  };
+  return { message: json(e.message), data: json(e.data) };
 }
 
 /**
@@ -504,7 +512,7 @@ export class Namespace<
       this,
       sid,
       { ...handshake, auth },
-      found ? found.session.id : core.socketIdOf(random.subarray(0, ID_BYTES)),
+      found ? found.session.id : core.socketIdOf(sid, this.name, random.subarray(0, ID_BYTES)),
     );
     if (found) {
       let data: unknown = {};
@@ -519,9 +527,11 @@ export class Namespace<
     const connect = (err?: Error): void => {
       if (err) {
         socket._abort();
-        const json = connectErrorJson(err);
-        this.server._debug?.(`connection of session ${sid} to ${this.name} refused: ${json}`);
-        core.connectError(sid, this.name, json);
+        const refusal = refusalOf(err);
+        this.server._debug?.(
+          `connection of session ${sid} to ${this.name} refused: ${refusal.message}${refusal.data === undefined ? "" : ` (data ${refusal.data})`}`,
+        );
+        core.connectRefused(sid, this.name, refusal.message, refusal.data);
         return;
       }
       const accepted = (id: string, pid: string | undefined): void => {

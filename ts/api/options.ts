@@ -23,8 +23,7 @@ export type ParserOption = "default" | "msgpack" | ParserModule;
  * reach each other over RPC), `serveClient` (serve the client bundle from
  * your own Worker or a CDN), `perMessageDeflate`
  * and `httpCompression` (compression is up to the runtime), `cookie`,
- * `allowEIO3` (protocol v3 clients), `addTrailingSlash`, `destroyUpgrade`,
- * `wsEngine`, `initialPacket`.
+ * `addTrailingSlash`, `destroyUpgrade`, `wsEngine`, `initialPacket`.
  */
 export interface ServerOptions extends EngineOptions {
   /**

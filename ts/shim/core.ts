@@ -9,13 +9,7 @@
  */
 import type { PacketTap } from "./engine-driver.js";
 import type { FoundSession } from "./recovery.js";
-import {
-  type CoreOutput,
-  isReservedEvent,
-  parseOffset,
-  type SocketCore,
-  socketIdFromRandom,
-} from "./wasm.js";
+import { type CoreOutput, isReservedEvent, parseOffset, type SocketCore } from "./wasm.js";
 
 /** What the facade needs from the Durable Object that owns it. */
 export interface CoreOwner {
@@ -73,9 +67,13 @@ export class Core {
 
   // ---- connecting -----------------------------------------------------------------
 
-  /** The id `accept` gives a socket made with `random` (its provisional `socket.id`). */
-  socketIdOf(random: Uint8Array): string {
-    return socketIdFromRandom(random);
+  /**
+   * The id `accept` gives the socket of engine session `sid` in `nsp` made with
+   * `random` (its provisional `socket.id`): from the random bytes, or for a Socket.IO v2
+   * client from its session id.
+   */
+  socketIdOf(sid: string, nsp: string, random: Uint8Array): string {
+    return this.#core.socketIdFor(sid, nsp, random);
   }
 
   /**
@@ -153,6 +151,20 @@ export class Core {
   /** Refuses a CONNECT with CONNECT_ERROR `dataJson`. */
   connectError(sid: string, nsp: string, dataJson: string): void {
     this.#apply(this.#core.connectError(sid, nsp, dataJson));
+  }
+
+  /**
+   * Refuses a CONNECT for a middleware's error, from the JSON of its `message` and of
+   * its `data` (each `undefined` when absent): CONNECT_ERROR `{ message, data }`, or for
+   * a Socket.IO v2 client its `data`, else its `message`.
+   */
+  connectRefused(
+    sid: string,
+    nsp: string,
+    messageJson: string | undefined,
+    dataJson: string | undefined,
+  ): void {
+    this.#apply(this.#core.connectRefused(sid, nsp, messageJson, dataJson));
   }
 
   // ---- sending --------------------------------------------------------------------

@@ -24,6 +24,13 @@
  * WebSockets are accepted with `ctx.acceptWebSocket` (hibernation API) and tagged with
  * their session id. No timer keeps the object awake: the heartbeat runs on the alarm.
  *
+ * **Engine.IO v3** (`allowEIO3`). Clients of protocol v3 ping the server (`2`) and expect
+ * `3`: the driver has the runtime answer them (`setWebSocketAutoResponse`), so that an
+ * idle v3 WebSocket does not wake the object. The core does not see those pings: when
+ * it revives a v3 session, and on the alarm for the v3 sessions past their deadline
+ * (`pingChecks`), the driver tells it when the runtime last answered one
+ * (`getWebSocketAutoResponseTimestamp`).
+ *
  * **Turns.** Each runtime event is one turn: the core's calls made during it (the app's
  * listeners included) are followed by one end-of-turn step, which runs the owner's
  * `turnEnd` (the Socket.IO layer writes its room changes and `socket.data` there) and
@@ -44,7 +51,6 @@ import {
   type CoreOutput,
   type EngineCore,
   forbidden,
-  isExpired,
   isHeartbeat,
   type SessionSnapshot,
   type SocketCore,
@@ -268,6 +274,11 @@ export class EngineDriver {
     this.#events = events;
     this.#log = log;
     this.#path = normalizePath(options.path);
+    if (options.allowEIO3) {
+      // Protocol v3 clients ping; the runtime answers without waking the object. (A v4
+      // client never sends a bare "2": its pings come from the server.)
+      ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("2", "3"));
+    }
     void ctx.blockConcurrencyWhile(async () => {
       const alarm = await ctx.storage.getAlarm();
       core.setKnownAlarm(alarm ?? undefined);
@@ -391,15 +402,16 @@ export class EngineDriver {
           this.#handshakeRequest = request;
           let response: Response | Promise<Response>;
           try {
+            const eio = q.get("EIO") ?? undefined;
             if (c.transport === "polling") {
               const [req, held] = this.#hold(headers, request, true);
-              this.run(this.core.open(Date.now(), "polling", req, randomBytes()));
+              this.run(this.core.open(Date.now(), "polling", req, randomBytes(), eio));
               response = held;
             } else {
               this.#events.headers?.(headers, request, true);
               const pair = new WebSocketPair();
               this.#handshakeSocket = pair[1];
-              this.run(this.core.open(Date.now(), "websocket", undefined, randomBytes()));
+              this.run(this.core.open(Date.now(), "websocket", undefined, randomBytes(), eio));
               response = new Response(null, { status: 101, webSocket: pair[0], headers });
             }
           } finally {
@@ -503,6 +515,14 @@ export class EngineDriver {
     guarded("alarm", () =>
       this.turn(() => {
         this.reviveAll(now);
+        // Protocol v3 sessions near their deadline: the runtime may have answered
+        // their pings.
+        const checks = this.#options.allowEIO3 ? this.core.pingChecks(now) : [];
+        for (const sid of checks) {
+          const ws = this.#socketFor(sid);
+          const at = ws ? this.#ctx.getWebSocketAutoResponseTimestamp(ws) : null;
+          if (at) this.run(this.core.pingAnswered(now, sid, at.getTime()));
+        }
         this.run(this.core.tick(now));
       }),
     );
@@ -554,10 +574,11 @@ export class EngineDriver {
       // A WebSocket whose close is being handled is still listed while its listeners
       // run (they may broadcast, which revives everything): its session is over.
       if (this.#sessions.get(ws) === DETACHED) continue;
-      const att = ws.deserializeAttachment() as Attachment | null;
-      if (!att || att.nextPingAt === undefined) continue;
-      if (this.core.hasSession(att.sid)) continue;
-      if (isExpired(att, now)) {
+      const stored = ws.deserializeAttachment() as Attachment | null;
+      if (!stored || stored.nextPingAt === undefined) continue;
+      if (this.core.hasSession(stored.sid)) continue;
+      const att = this.#withAnsweredPing(ws, stored);
+      if (this.core.isExpired(att, now)) {
         expired.push([ws, att]);
         continue;
       }
@@ -570,12 +591,23 @@ export class EngineDriver {
    * Hands a hibernated session back to the core. `load`: what the layers above stored
    * about it is needed too (it is about to be used, or it expired and closes now).
    */
-  #revive(now: number, ws: WebSocket, att: SessionSnapshot, load: boolean): void {
+  #revive(now: number, ws: WebSocket, stored: SessionSnapshot, load: boolean): void {
+    const att = this.#withAnsweredPing(ws, stored);
     this.#attach(att.sid, ws);
-    const rows = this.#events.reviving?.(att, load || isExpired(att, now));
+    const rows = this.#events.reviving?.(att, load || this.core.isExpired(att, now));
     this.run(this.core.reviveSession(now, att, rows));
     const revived = this.#events.revived;
     if (revived && this.core.hasSession(att.sid)) revived(att.sid);
+  }
+
+  /**
+   * The snapshot of a protocol v3 session with the time the runtime last answered a ping
+   * of its client (which the core did not see); others as they are.
+   */
+  #withAnsweredPing(ws: WebSocket, att: SessionSnapshot): SessionSnapshot {
+    if (att.eio !== 3 || att.pingAnsweredAt !== undefined) return att;
+    const at = this.#ctx.getWebSocketAutoResponseTimestamp(ws);
+    return at ? { ...att, pingAnsweredAt: at.getTime() } : att;
   }
 
   #attach(sid: string, ws: WebSocket): void {
@@ -772,6 +804,7 @@ export class EngineDriver {
           sid: a.sid,
           nextPingAt: a.nextPingAt,
           pongDeadline: a.pongDeadline,
+          ...(a.eio === 3 ? { eio: 3 as const } : {}),
         } satisfies Attachment);
         break;
       }

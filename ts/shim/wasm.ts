@@ -12,7 +12,6 @@ import {
   EngineCore,
   forbidden,
   initSync,
-  isExpired,
   isHeartbeat,
   isReservedEvent,
   msgpackEventArgs,
@@ -55,6 +54,7 @@ export function coreOptions(
     connectTimeout: o.connectTimeout,
     connectionStateRecovery: o.connectionStateRecovery,
     parser: o.parser,
+    allowEIO3: o.allowEIO3,
   };
 }
 
@@ -70,7 +70,6 @@ export function loadCore(): void {
 export {
   EngineCore,
   forbidden,
-  isExpired,
   isHeartbeat,
   isReservedEvent,
   msgpackEventArgs,

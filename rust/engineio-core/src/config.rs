@@ -23,6 +23,9 @@ pub struct EngineConfig {
     /// A sharded server marks its sessions with the shard that owns them, so that
     /// a router finds the owner from the id alone.
     pub sid_prefix: String,
+    /// Whether clients of protocol v3 (Socket.IO v2) may connect (`allowEIO3`,
+    /// default false): a handshake whose `EIO` is not `4` opens a v3 session.
+    pub allow_eio3: bool,
 }
 
 impl Default for EngineConfig {
@@ -36,6 +39,7 @@ impl Default for EngineConfig {
             allow_upgrades: true,
             upgrade_timeout: 10_000,
             sid_prefix: String::new(),
+            allow_eio3: false,
         }
     }
 }

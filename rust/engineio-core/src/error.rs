@@ -11,6 +11,11 @@ pub enum ProtocolError {
     UnknownType,
     /// A `b`-prefixed polling packet whose base64 does not decode.
     BadBase64,
+    /// A protocol v3 payload whose length prefix is missing, not a number, or
+    /// longer than what follows.
+    BadLength,
+    /// A text packet of a protocol v3 binary payload that is not UTF-8.
+    BadUtf8,
 }
 
 impl fmt::Display for ProtocolError {
@@ -19,6 +24,8 @@ impl fmt::Display for ProtocolError {
             ProtocolError::Empty => "empty packet",
             ProtocolError::UnknownType => "unknown packet type",
             ProtocolError::BadBase64 => "invalid base64 data",
+            ProtocolError::BadLength => "invalid payload length",
+            ProtocolError::BadUtf8 => "invalid UTF-8 text",
         })
     }
 }
@@ -40,7 +47,7 @@ pub enum RequestError {
     BadRequest,
     /// Code 4: refused by the application's `allowRequest` hook.
     Forbidden,
-    /// Code 5: `EIO` is missing or not `4`.
+    /// Code 5: `EIO` is missing or not `4` (and protocol v3 is not allowed).
     UnsupportedProtocolVersion,
 }
 

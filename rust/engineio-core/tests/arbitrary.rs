@@ -236,6 +236,8 @@ fn arbitrary_input_never_panics_and_keeps_the_books_straight() {
                     next_ping_at: now.saturating_sub(1_000) + rng.below(2_000) as u64,
                     pong_deadline: (rng.below(2) == 0)
                         .then(|| now.saturating_sub(500) + rng.below(1_000) as u64),
+                    protocol: Default::default(),
+                    answered_ping: None,
                 };
                 // A restored session was opened earlier, by another engine.
                 let known = ledger.open.contains(&snapshot.sid);

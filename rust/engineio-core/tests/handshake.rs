@@ -65,6 +65,8 @@ fn websocket_handshake_sends_the_open_packet_as_first_frame() {
                 sid: sid.clone(),
                 next_ping_at: 30_000,
                 pong_deadline: None,
+                protocol: Default::default(),
+                answered_ping: None,
             }),
             Action::SetAlarm { at: 30_000 },
         ]

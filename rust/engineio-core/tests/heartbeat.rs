@@ -73,6 +73,8 @@ fn websocket_ping_is_sent_and_persisted() {
                 sid: sid.clone(),
                 next_ping_at: h.now + INTERVAL,
                 pong_deadline: Some(h.now + TIMEOUT),
+                protocol: Default::default(),
+                answered_ping: None,
             }),
             Action::SetAlarm {
                 at: h.now + TIMEOUT
@@ -105,6 +107,8 @@ fn websocket_pong_clears_the_deadline_and_reschedules_the_ping() {
             sid: sid.clone(),
             next_ping_at: pong_at + INTERVAL,
             pong_deadline: None,
+            protocol: Default::default(),
+            answered_ping: None,
         })],
         "the alarm at the old deadline stays: no SetAlarm"
     );

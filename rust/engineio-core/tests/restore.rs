@@ -35,6 +35,8 @@ fn a_restored_websocket_session_keeps_pinging() {
                 sid: sid.clone(),
                 next_ping_at: h.now + INTERVAL,
                 pong_deadline: Some(h.now + TIMEOUT),
+                protocol: Default::default(),
+                answered_ping: None,
             }),
             Action::SetAlarm {
                 at: h.now + TIMEOUT
@@ -53,6 +55,8 @@ fn a_restored_session_with_an_outstanding_ping_still_expires() {
         sid: "restored-session-id0".into(),
         next_ping_at: 60_000,
         pong_deadline: Some(50_000),
+        protocol: Default::default(),
+        answered_ping: None,
     };
     h.now = 49_999;
     let mut actions = Vec::new();
@@ -75,6 +79,8 @@ fn a_restored_session_with_an_outstanding_ping_accepts_the_pong() {
         sid: "restored-session-id1".into(),
         next_ping_at: 60_000,
         pong_deadline: Some(50_000),
+        protocol: Default::default(),
+        answered_ping: None,
     };
     h.now = 45_000;
     let mut actions = Vec::new();
@@ -85,6 +91,8 @@ fn a_restored_session_with_an_outstanding_ping_accepts_the_pong() {
             sid: snapshot.sid.clone(),
             next_ping_at: 45_000 + INTERVAL,
             pong_deadline: None,
+            protocol: Default::default(),
+            answered_ping: None,
         })]
     );
     h.now = 50_000;
@@ -99,6 +107,8 @@ fn a_snapshot_past_its_pong_deadline_is_closed_at_once() {
             sid: "expired-session-id00".into(),
             next_ping_at: 60_000,
             pong_deadline: Some(50_000),
+            protocol: Default::default(),
+            answered_ping: None,
         };
         h.now = 50_000 + late;
         let mut actions = Vec::new();
@@ -122,6 +132,8 @@ fn a_snapshot_whose_ping_is_overdue_is_pinged_by_the_next_tick() {
         sid: "overdue-ping-session".into(),
         next_ping_at: 10_000,
         pong_deadline: None,
+        protocol: Default::default(),
+        answered_ping: None,
     };
     h.now = 90_000;
     let mut actions = Vec::new();
@@ -142,6 +154,8 @@ fn restoring_a_live_session_changes_nothing() {
         sid: sid.clone(),
         next_ping_at: 0,
         pong_deadline: Some(0),
+        protocol: Default::default(),
+        answered_ping: None,
     };
     assert!(h.server.restore(h.now, stale, &mut actions));
     assert_eq!(actions, vec![]);

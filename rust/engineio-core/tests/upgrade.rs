@@ -49,6 +49,8 @@ fn polling_upgrades_to_websocket() {
                 sid: sid.clone(),
                 next_ping_at: opened_at + INTERVAL,
                 pong_deadline: None,
+                protocol: Default::default(),
+                answered_ping: None,
             }),
         ]
     );
@@ -396,6 +398,8 @@ fn pings_queued_during_the_upgrade_go_out_on_the_websocket() {
             sid: sid.clone(),
             next_ping_at: h.now + INTERVAL,
             pong_deadline: Some(h.now + TIMEOUT),
+            protocol: Default::default(),
+            answered_ping: None,
         }))
     );
     assert_eq!(alarms(&h.ws_text(&sid, "3")), Vec::<u64>::new());

@@ -289,6 +289,8 @@ fn a_revived_connection_still_speaks_msgpack() {
         sid: sid.clone(),
         next_ping_at: h.now + 25_000,
         pong_deadline: None,
+        protocol: Default::default(),
+        answered_ping: None,
     };
     let row = StoredSocket {
         id: id.clone(),

@@ -256,6 +256,8 @@ fn a_fresh_server_revives_a_connection_from_its_snapshot_and_rows() {
         sid: sid.clone(),
         next_ping_at: h.now + 25_000,
         pong_deadline: None,
+        protocol: Default::default(),
+        answered_ping: None,
     };
     let rows = vec![StoredSocket {
         id: id.clone(),
@@ -282,6 +284,8 @@ fn a_fresh_server_revives_a_connection_from_its_snapshot_and_rows() {
             sid: other_sid.clone(),
             next_ping_at: h.now + 25_000,
             pong_deadline: None,
+            protocol: Default::default(),
+            answered_ping: None,
         },
         vec![],
     );
@@ -329,6 +333,8 @@ fn a_connection_that_expired_while_evicted_leaves_with_ping_timeout() {
         sid: sid.clone(),
         next_ping_at: h.now,
         pong_deadline: Some(h.now + 20_000),
+        protocol: Default::default(),
+        answered_ping: None,
     };
     let rows = vec![StoredSocket {
         id: id.clone(),
@@ -368,6 +374,8 @@ fn restored_sockets_are_stored_connections() {
             sid: sid.clone(),
             next_ping_at: h.now + 25_000,
             pong_deadline: None,
+            protocol: Default::default(),
+            answered_ping: None,
         },
         vec![StoredSocket {
             id: id.clone(),

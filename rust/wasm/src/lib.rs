@@ -29,7 +29,8 @@ pub use engine::EngineCore;
 pub use socket::SocketCore;
 
 use engineio_core::{
-    EngineConfig, Method, RequestError, RequestInfo, Route, Snapshot, Transport, SID_RANDOM_BYTES,
+    EngineConfig, Method, Protocol, RequestError, RequestInfo, Route, Snapshot, Transport,
+    SID_RANDOM_BYTES,
 };
 use socketio_core::{Parser, SocketConfig};
 use wasm_bindgen::prelude::*;
@@ -53,6 +54,7 @@ struct JsOptions {
     upgrade_timeout: Option<f64>,
     connect_timeout: Option<f64>,
     sid_prefix: Option<String>,
+    allow_eio3: Option<bool>,
     /// `connectionStateRecovery.maxDisconnectionDuration`, or its default when the
     /// option is an object without it.
     recovery: Option<f64>,
@@ -72,6 +74,7 @@ impl JsOptions {
             upgrade_timeout: read::number(o, "upgradeTimeout")?,
             connect_timeout: read::number(o, "connectTimeout")?,
             sid_prefix: read::string(o, "sidPrefix"),
+            allow_eio3: read::boolean(o, "allowEIO3")?,
             recovery: recovery_window(o)?,
             parser: read::string(o, "parser"),
         })
@@ -140,6 +143,7 @@ fn parse_options(options: JsValue) -> Result<(EngineConfig, SocketConfig), JsErr
         allow_upgrades: o.allow_upgrades.unwrap_or(d.allow_upgrades),
         upgrade_timeout: ms(o.upgrade_timeout, d.upgrade_timeout),
         sid_prefix: o.sid_prefix.unwrap_or_default(),
+        allow_eio3: o.allow_eio3.unwrap_or(d.allow_eio3),
     };
     let parser = match o.parser.as_deref() {
         None | Some("default") => Parser::Default,
@@ -240,12 +244,23 @@ pub(crate) fn transport_name(t: Transport) -> &'static str {
     }
 }
 
-/// Reads a snapshot written by a `persist` action (`{ sid, nextPingAt, pongDeadline? }`).
+/// Reads a snapshot written by a `persist` action (`{ sid, nextPingAt, pongDeadline?,
+/// eio? }`), with the time the runtime last answered a ping of a v3 client
+/// (`pingAnsweredAt`), which the driver adds.
 fn parse_snapshot(value: JsValue) -> Option<Snapshot> {
     Some(Snapshot {
         sid: read::string(&value, "sid")?,
         next_ping_at: now_ms(read::number(&value, "nextPingAt").ok()??),
         pong_deadline: read::number(&value, "pongDeadline").ok()?.map(now_ms),
+        protocol: if read::number(&value, "eio").ok().flatten() == Some(3.0) {
+            Protocol::V3
+        } else {
+            Protocol::V4
+        },
+        answered_ping: read::number(&value, "pingAnsweredAt")
+            .ok()
+            .flatten()
+            .map(now_ms),
     })
 }
 
@@ -319,15 +334,4 @@ pub fn msgpack_event_args(frame: &[u8]) -> Option<String> {
 #[wasm_bindgen(js_name = isReservedEvent)]
 pub fn is_reserved_event(name: &str) -> bool {
     socketio_core::packet::is_reserved_event(name)
-}
-
-/// Whether a session snapshot (as `persist` gave it) is past its pong deadline at
-/// `now`: reviving it closes it with "ping timeout". False for a snapshot that cannot
-/// be read.
-#[wasm_bindgen(js_name = isExpired)]
-pub fn is_expired(
-    #[wasm_bindgen(unchecked_param_type = "SessionSnapshot")] snapshot: JsValue,
-    now: f64,
-) -> bool {
-    parse_snapshot(snapshot).is_some_and(|s| s.expired(now_ms(now)))
 }

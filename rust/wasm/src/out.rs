@@ -171,6 +171,9 @@ impl Out {
                 if let Some(d) = s.pong_deadline {
                     self.field_num("pongDeadline", d);
                 }
+                if s.protocol == engineio_core::Protocol::V3 {
+                    self.field_num("eio", 3);
+                }
             }
             EngineAction::SetAlarm { at } => {
                 self.begin("setAlarm");
@@ -471,11 +474,22 @@ mod tests {
                 sid: "s1".into(),
                 next_ping_at: 1_700_000_000_000,
                 pong_deadline: Some(1_700_000_020_000),
+                protocol: Default::default(),
+                answered_ping: None,
             }),
             EngineAction::Persist(Snapshot {
                 sid: "s1".into(),
                 next_ping_at: 5,
                 pong_deadline: None,
+                protocol: Default::default(),
+                answered_ping: None,
+            }),
+            EngineAction::Persist(Snapshot {
+                sid: "s3".into(),
+                next_ping_at: 9,
+                pong_deadline: Some(9),
+                protocol: engineio_core::Protocol::V3,
+                answered_ping: None,
             }),
             EngineAction::SetAlarm { at: 42 },
         ]

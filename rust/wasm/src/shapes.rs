@@ -105,6 +105,10 @@ pub enum CoreAction {
         #[serde(rename = "pongDeadline", skip_serializing_if = "Option::is_none")]
         #[tsify(optional)]
         pong_deadline: Option<f64>,
+        /// `3` for a session of Engine.IO protocol v3 (absent for v4).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[tsify(optional, type = "3")]
+        eio: Option<u8>,
     },
     /// Set the alarm.
     SetAlarm {
@@ -364,5 +368,12 @@ export interface SessionSnapshot {
   sid: string;
   nextPingAt: number;
   pongDeadline?: number;
+  /** `3` for a session of Engine.IO protocol v3 (a Socket.IO v2 client). */
+  eio?: 3;
+  /**
+   * A v3 session: when the runtime last answered a ping of its client (a WebSocket
+   * auto-response), added by the driver when it revives the session; never stored.
+   */
+  pingAnsweredAt?: number;
 }
 "#;

@@ -40,7 +40,9 @@ macro_rules! engine_methods {
 
             /// Opens a session over `transport` ("polling" or "websocket"). `random`
             /// must hold 15 bytes from a CSPRNG (`crypto.getRandomValues`). Over
-            /// polling, `req` is answered with the open packet.
+            /// polling, `req` is answered with the open packet. `eio`: the `EIO`
+            /// query parameter of the handshake (anything but "4" opens a protocol
+            /// v3 session; `classify` refused it unless `allowEIO3`).
             #[wasm_bindgen(unchecked_return_type = "CoreOutput")]
             pub fn open(
                 &mut self,
@@ -48,12 +50,53 @@ macro_rules! engine_methods {
                 transport: &str,
                 req: Option<u32>,
                 random: &[u8],
+                eio: Option<String>,
             ) -> Result<JsValue, JsError> {
                 let now = self.at(now);
                 let bytes = $crate::random_bytes(random)?;
                 let transport = $crate::parse_transport(transport);
-                let $r = self.core.open(now, transport, req, &bytes);
+                let protocol = engineio_core::Protocol::from_query(eio.as_deref());
+                let $r = self
+                    .core
+                    .open_protocol(now, transport, protocol, req, &bytes);
                 Ok(self.out.$output($opened))
+            }
+
+            /// Whether reviving `snapshot` at `now` closes it with "ping timeout"
+            /// (for a v3 session, `pingAnsweredAt` counts as a ping).
+            #[wasm_bindgen(js_name = isExpired)]
+            pub fn is_expired(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "SessionSnapshot")] snapshot: JsValue,
+                now: f64,
+            ) -> bool {
+                $crate::parse_snapshot(snapshot).is_some_and(|s| {
+                    {
+                        let $c = &self.core;
+                        $engine
+                    }
+                    .is_expired($crate::now_ms(now), &s)
+                })
+            }
+
+            /// The protocol v3 WebSocket sessions past their deadline at `now`, whose
+            /// pings the runtime may have answered: pass the time of the last one of
+            /// each to `pingAnswered` before `tick`.
+            #[wasm_bindgen(js_name = pingChecks)]
+            pub fn ping_checks(&self, now: f64) -> Vec<String> {
+                {
+                    let $c = &self.core;
+                    $engine
+                }
+                .ping_checks($crate::now_ms(now))
+            }
+
+            /// The runtime answered a ping of the v3 session `sid` at `at` (epoch ms).
+            #[wasm_bindgen(js_name = pingAnswered, unchecked_return_type = "CoreOutput")]
+            pub fn ping_answered(&mut self, now: f64, sid: &str, at: f64) -> JsValue {
+                let now = self.at(now);
+                let actions = self.core.ping_answered(now, sid, $crate::now_ms(at));
+                self.out.$output(actions)
             }
 
             /// A long-polling GET of session `sid`, known to the driver as `req`.

@@ -228,6 +228,35 @@ impl SocketCore {
         self.out.socket(actions)
     }
 
+    /// Refuses a CONNECT for a middleware's error, from the JSON of its `message` and
+    /// of its `data` (each absent when undefined): CONNECT_ERROR in the shape the
+    /// client's protocol revision expects.
+    #[wasm_bindgen(js_name = connectRefused, unchecked_return_type = "CoreOutput")]
+    pub fn connect_refused(
+        &mut self,
+        sid: &str,
+        nsp: &str,
+        message_json: Option<String>,
+        data_json: Option<String>,
+    ) -> JsValue {
+        let actions = self.core.connect_refused(
+            self.now,
+            sid,
+            nsp,
+            message_json.as_deref(),
+            data_json.as_deref(),
+        );
+        self.out.socket(actions)
+    }
+
+    /// The id `accept` gives the socket of engine session `sid` in `nsp` made with
+    /// `random` (15 bytes; the provisional `socket.id` while the middlewares run): from
+    /// the random bytes, or for a v3 client (Socket.IO v2) from its session id.
+    #[wasm_bindgen(js_name = socketIdFor)]
+    pub fn socket_id_for(&self, sid: &str, nsp: &str, random: &[u8]) -> Result<String, JsError> {
+        Ok(self.core.socket_id_for(sid, nsp, &random_bytes(random)?))
+    }
+
     /// Sends an event to one socket: `{ ackId?, actions }`.
     #[wasm_bindgen(js_name = emitToSocket, unchecked_return_type = "Emitted")]
     pub fn emit_to_socket(

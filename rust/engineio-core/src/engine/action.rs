@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{CloseReason, ReqId, Transport};
 use crate::error::RequestError;
 use crate::packet::{Data, Frame, Packet};
-use crate::payload;
+use crate::v3::Protocol;
 
 /// The body type of an HTTP answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +28,23 @@ pub struct Snapshot {
     pub sid: String,
     /// When the next ping is due.
     pub next_ping_at: u64,
-    /// When an unanswered ping expires, if one is outstanding.
+    /// When an unanswered ping expires, if one is outstanding. For a protocol v3
+    /// session, always set: when it expires unless the client pings before.
     pub pong_deadline: Option<u64>,
+    /// The protocol revision of the session.
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// Protocol v3 over WebSocket: when the runtime last answered a ping of the
+    /// client on the server's behalf (a WebSocket auto-response, which the engine
+    /// does not see), as the driver read it when reviving the session. Not stored.
+    #[serde(default, skip_serializing)]
+    pub answered_ping: Option<u64>,
 }
 
 impl Snapshot {
     /// Whether the session's unanswered ping is past its deadline at `now`: restoring
-    /// it closes it with "ping timeout".
+    /// it closes it with "ping timeout". (For a protocol v3 session, a ping the
+    /// runtime answered counts: see [`crate::Engine::is_expired`].)
     pub fn expired(&self, now: u64) -> bool {
         self.pong_deadline.is_some_and(|d| d <= now)
     }
@@ -108,13 +118,13 @@ pub enum Action {
     },
 }
 
-/// The `200` answer to a polling GET, carrying `packets`.
-pub(super) fn payload_response(req: ReqId, packets: &[Packet]) -> Action {
+/// The `200` answer to a polling GET, carrying `packets` in the framing of `protocol`.
+pub(super) fn payload_response(req: ReqId, protocol: Protocol, packets: &[Packet]) -> Action {
     Action::Respond {
         req,
         status: 200,
         content_type: ContentType::Payload,
-        body: payload::encode(packets),
+        body: protocol.encode_payload(packets),
     }
 }
 

@@ -3,6 +3,7 @@
 use super::upgrade::UpgradeState;
 use super::{Engine, Transport};
 use crate::error::RequestError;
+use crate::v3::Protocol;
 
 /// The HTTP method of a request, as far as Engine.IO distinguishes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +92,7 @@ impl Engine {
         if transport == Transport::WebSocket && !req.websocket_upgrade {
             return Err(RequestError::BadRequest);
         }
-        if req.eio != Some("4") {
+        if Protocol::from_query(req.eio) == Protocol::V3 && !self.config.allow_eio3 {
             return Err(RequestError::UnsupportedProtocolVersion);
         }
         Ok(Route::Handshake(transport))

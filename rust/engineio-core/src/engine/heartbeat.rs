@@ -4,6 +4,7 @@ use super::session::Session;
 use super::upgrade::UpgradeState;
 use super::{payload_response, Action, CloseReason, Engine, Snapshot, Transport};
 use crate::packet::{Packet, PacketType};
+use crate::v3::Protocol;
 
 impl Session {
     /// The earliest time this session needs the alarm.
@@ -75,7 +76,11 @@ impl Engine {
                     *noop_at = None;
                     if s.buffer.is_empty() {
                         if let Some(req) = s.pending_get.take() {
-                            actions.push(payload_response(req, &[Packet::bare(PacketType::Noop)]));
+                            actions.push(payload_response(
+                                req,
+                                s.protocol,
+                                &[Packet::bare(PacketType::Noop)],
+                            ));
                         }
                     }
                 }
@@ -120,16 +125,64 @@ impl Engine {
     }
 
     pub(super) fn persist(&self, sid: &str) -> Action {
-        let (next_ping_at, pong_deadline) = self
+        let (next_ping_at, pong_deadline, protocol) = self
             .sessions
             .get(sid)
-            .map(|s| (s.next_ping_at, s.pong_deadline))
-            .unwrap_or((0, None));
+            .map(|s| (s.next_ping_at, s.pong_deadline, s.protocol))
+            .unwrap_or((0, None, Protocol::V4));
         Action::Persist(Snapshot {
             sid: sid.to_owned(),
             next_ping_at,
             pong_deadline,
+            protocol,
+            answered_ping: None,
         })
+    }
+
+    /// A ping of protocol v3 session `sid` at `at` (seen by the engine, or answered
+    /// by the runtime on its behalf): the session lives `pingInterval + pingTimeout`
+    /// longer. Never moves the deadline earlier.
+    pub(super) fn v3_ping(&mut self, _now: u64, sid: &str, at: u64, actions: &mut Vec<Action>) {
+        let expiry = at.saturating_add(self.v3_window());
+        let Some(s) = self.sessions.get_mut(sid) else {
+            return;
+        };
+        if s.protocol != Protocol::V3 || s.pong_deadline.is_some_and(|d| d >= expiry) {
+            return;
+        }
+        s.pong_deadline = Some(expiry);
+        s.next_ping_at = expiry;
+        if s.transport == Transport::WebSocket {
+            actions.push(self.persist(sid));
+        }
+    }
+
+    /// The protocol v3 WebSocket sessions whose deadline falls before `now` plus
+    /// one ping interval (those that could expire before their client's next
+    /// ping: passing them now keeps the deadlines of all sessions together, so
+    /// that one alarm serves them). Their client's pings may have been answered
+    /// by the runtime (a WebSocket auto-response, unseen by the engine): before
+    /// [`Engine::tick`], the driver passes the last one it answered of each to
+    /// [`Engine::ping_answered`].
+    pub fn ping_checks(&self, now: u64) -> Vec<String> {
+        let before = now.saturating_add(self.config.ping_interval);
+        self.sessions
+            .iter()
+            .filter(|(_, s)| {
+                s.protocol == Protocol::V3
+                    && s.transport == Transport::WebSocket
+                    && s.pong_deadline.is_some_and(|d| d <= before)
+            })
+            .map(|(sid, _)| sid.clone())
+            .collect()
+    }
+
+    /// The runtime answered a ping of protocol v3 session `sid` at `at` (ms) on the
+    /// server's behalf: counts as a ping the engine saw then.
+    pub fn ping_answered(&mut self, now: u64, sid: &str, at: u64) -> Vec<Action> {
+        let mut actions = Vec::new();
+        self.v3_ping(now, sid, at.min(now), &mut actions);
+        actions
     }
 
     /// Makes sure an alarm fires at or before `at`. Later deadlines never move
@@ -141,13 +194,14 @@ impl Engine {
         }
     }
 
-    /// Closes `sid` at once if its pong is overdue. Returns whether it did.
+    /// Closes `sid` at once if its pong is overdue. Returns whether it did. A
+    /// protocol v3 WebSocket session is left to [`Engine::tick`]: its client's
+    /// pings may have been answered by the runtime without the engine knowing.
     pub(super) fn expire_if_due(&mut self, now: u64, sid: &str, actions: &mut Vec<Action>) -> bool {
-        let due = self
-            .sessions
-            .get(sid)
-            .and_then(|s| s.pong_deadline)
-            .is_some_and(|d| d <= now);
+        let due = self.sessions.get(sid).is_some_and(|s| {
+            s.pong_deadline.is_some_and(|d| d <= now)
+                && !(s.protocol == Protocol::V3 && s.transport == Transport::WebSocket)
+        });
         if due {
             if self.transport_of(sid) == Some(Transport::WebSocket) {
                 actions.push(Action::WsClose {

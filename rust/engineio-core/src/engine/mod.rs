@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::EngineConfig;
 use crate::packet::{Data, Packet, PacketType};
+use crate::v3::Protocol;
 
 pub use action::{error_response, Action, ContentType, Snapshot};
 pub use classify::{Method, RequestInfo, Route};
@@ -134,6 +135,11 @@ impl Engine {
         self.sessions.get(sid).map(|s| s.transport)
     }
 
+    /// The protocol revision of an open session.
+    pub fn protocol_of(&self, sid: &str) -> Option<Protocol> {
+        self.sessions.get(sid).map(|s| s.protocol)
+    }
+
     /// A packet from the client on the session's current transport.
     pub(super) fn on_packet(
         &mut self,
@@ -147,6 +153,14 @@ impl Engine {
                 sid: sid.to_owned(),
                 data: packet.data,
             }),
+            PacketType::Pong if self.protocol_of(sid) == Some(Protocol::V3) => {
+                // Version 3 pongs go from the server to the client only.
+                self.wrong_heartbeat_direction(sid, actions);
+            }
+            PacketType::Ping if self.protocol_of(sid) == Some(Protocol::V3) => {
+                self.v3_ping(now, sid, now, actions);
+                self.send_packet(sid, Packet::bare(PacketType::Pong), actions);
+            }
             PacketType::Pong => {
                 let next = now.saturating_add(self.config.ping_interval);
                 if let Some(s) = self.sessions.get_mut(sid) {
@@ -160,7 +174,11 @@ impl Engine {
             PacketType::Close => {
                 if let Some(s) = self.sessions.get_mut(sid) {
                     if let Some(req) = s.pending_get.take() {
-                        actions.push(payload_response(req, &[Packet::bare(PacketType::Noop)]));
+                        actions.push(payload_response(
+                            req,
+                            s.protocol,
+                            &[Packet::bare(PacketType::Noop)],
+                        ));
                     }
                     if s.transport == Transport::WebSocket {
                         actions.push(Action::WsClose {
@@ -174,17 +192,22 @@ impl Engine {
             }
             PacketType::Ping => {
                 // Version 4 pings go from the server to the client only.
-                if self.transport_of(sid) == Some(Transport::WebSocket) {
-                    actions.push(Action::WsClose {
-                        sid: sid.to_owned(),
-                        code: 1002,
-                        reason: "invalid heartbeat direction",
-                    });
-                }
-                self.close_session(sid, CloseReason::TransportError, actions);
+                self.wrong_heartbeat_direction(sid, actions);
             }
             PacketType::Open | PacketType::Upgrade | PacketType::Noop => {}
         }
+    }
+
+    /// A ping from a v4 client, or a pong from a v3 one: the session closes.
+    fn wrong_heartbeat_direction(&mut self, sid: &str, actions: &mut Vec<Action>) {
+        if self.transport_of(sid) == Some(Transport::WebSocket) {
+            actions.push(Action::WsClose {
+                sid: sid.to_owned(),
+                code: 1002,
+                reason: "invalid heartbeat direction",
+            });
+        }
+        self.close_session(sid, CloseReason::TransportError, actions);
     }
 
     /// Queues a message for the client. WebSocket frames go out at once;
@@ -204,7 +227,7 @@ impl Engine {
         if session.transport == Transport::WebSocket {
             actions.push(Action::WsSend {
                 sid: sid.to_owned(),
-                frame: packet.encode_ws(),
+                frame: session.protocol.encode_ws(&packet),
             });
         } else {
             session.buffer.push(packet);
@@ -227,12 +250,19 @@ impl Engine {
         actions: &mut Vec<Action>,
     ) {
         let mut ws = Vec::new();
+        // Binary frames of protocol v3 carry a type byte: those sessions get their own.
+        let mut ws_v3 = Vec::new();
+        let binary = matches!(data, Data::Binary(_));
         for sid in sids {
             let Some(session) = self.sessions.get_mut(sid) else {
                 continue;
             };
             if session.transport == Transport::WebSocket {
-                ws.push(sid.to_owned());
+                if binary && session.protocol == Protocol::V3 {
+                    ws_v3.push(sid.to_owned());
+                } else {
+                    ws.push(sid.to_owned());
+                }
             } else if !volatile || session.pending_get.is_some() {
                 session.buffer.push(Packet::message(data.clone()));
                 if session.pending_get.is_some() && session.buffer.len() == 1 {
@@ -244,6 +274,12 @@ impl Engine {
             actions.push(Action::WsSendMany {
                 sids: ws,
                 frame: Packet::message(data.clone()).encode_ws(),
+            });
+        }
+        if !ws_v3.is_empty() {
+            actions.push(Action::WsSendMany {
+                sids: ws_v3,
+                frame: Protocol::V3.encode_ws(&Packet::message(data.clone())),
             });
         }
     }

@@ -4,6 +4,7 @@ use super::upgrade::{UpgradeState, UPGRADE_NOOP_DELAY};
 use super::{error_response, payload_response, Action, CloseReason, ContentType, Engine, ReqId};
 use crate::error::RequestError;
 use crate::payload;
+use crate::v3::{self, Protocol};
 
 impl Engine {
     /// A long-polling GET: answered now when packets are waiting, held
@@ -12,7 +13,7 @@ impl Engine {
         let mut actions = Vec::new();
         if let Some(d) = self.draining.get_mut(sid) {
             if let Some(packets) = d.payloads.pop_front() {
-                actions.push(payload_response(req, &packets));
+                actions.push(payload_response(req, d.protocol, &packets));
             }
             if d.payloads.is_empty() {
                 self.draining.remove(sid);
@@ -42,7 +43,7 @@ impl Engine {
             }
         } else {
             let packets = std::mem::take(&mut session.buffer);
-            actions.push(payload_response(req, &packets));
+            actions.push(payload_response(req, session.protocol, &packets));
         }
         actions
     }
@@ -51,7 +52,9 @@ impl Engine {
     /// by `\x1e`). Version 4 payloads are text: a binary content type closes
     /// the session ("transport error") and is answered 400, and bytes that are
     /// not UTF-8 are decoded with U+FFFD in their place, as the reference
-    /// server reads the body.
+    /// server reads the body. Version 3 payloads are length-prefixed text, or
+    /// binary with `application/octet-stream` (see [`crate::v3`]). A malformed
+    /// payload is answered 400 and closes the session ("parse error").
     pub fn post(
         &mut self,
         now: u64,
@@ -69,12 +72,23 @@ impl Engine {
             self.refuse_with_transport_error(sid, req, 413, &mut actions);
             return actions;
         }
-        if content_type.is_some_and(|t| t.eq_ignore_ascii_case("application/octet-stream")) {
+        let protocol = self.protocol_of(sid).unwrap_or_default();
+        let binary =
+            content_type.is_some_and(|t| t.eq_ignore_ascii_case("application/octet-stream"));
+        if binary && protocol == Protocol::V4 {
             self.refuse_with_transport_error(sid, req, 400, &mut actions);
             return actions;
         }
-        let text = String::from_utf8_lossy(body);
-        let packets = match payload::decode(&text) {
+        let decoded = if binary {
+            v3::decode_binary_payload(body)
+        } else {
+            let text = String::from_utf8_lossy(body);
+            match protocol {
+                Protocol::V4 => payload::decode(&text),
+                Protocol::V3 => v3::decode_text_payload(&text),
+            }
+        };
+        let packets = match decoded {
             Ok(p) => p,
             Err(_) => {
                 actions.push(error_response(req, RequestError::BadRequest));
@@ -126,7 +140,7 @@ impl Engine {
                 }
                 if let Some(req) = s.pending_get.take() {
                     let packets = std::mem::take(&mut s.buffer);
-                    actions.push(payload_response(req, &packets));
+                    actions.push(payload_response(req, s.protocol, &packets));
                 }
             }
         }

@@ -3,6 +3,7 @@
 use super::{payload_response, Action, Engine, Transport};
 use crate::error::RequestError;
 use crate::packet::{Data, Packet, PacketType};
+use crate::v3::Protocol;
 
 #[derive(Debug)]
 pub(super) enum UpgradeState {
@@ -97,13 +98,18 @@ impl Engine {
                 session.transport = Transport::WebSocket;
                 session.upgrade = UpgradeState::None;
                 session.upgrade_deadline = None;
+                let protocol = session.protocol;
                 if let Some(req) = session.pending_get.take() {
-                    actions.push(payload_response(req, &[Packet::bare(PacketType::Noop)]));
+                    actions.push(payload_response(
+                        req,
+                        protocol,
+                        &[Packet::bare(PacketType::Noop)],
+                    ));
                 }
                 for p in std::mem::take(&mut session.buffer) {
                     actions.push(Action::WsSend {
                         sid: sid.to_owned(),
-                        frame: p.encode_ws(),
+                        frame: protocol.encode_ws(&p),
                     });
                 }
                 actions.push(self.persist(sid));
@@ -125,11 +131,12 @@ impl Engine {
     /// what the session still owed goes out on the WebSocket, which closes.
     pub(super) fn finish_drained_upgrade(&mut self, sid: &str, actions: &mut Vec<Action>) {
         if let Some(d) = self.draining.remove(sid) {
+            let protocol: Protocol = d.protocol;
             for p in d.payloads.into_iter().flatten() {
                 if p.kind != PacketType::Close {
                     actions.push(Action::WsSend {
                         sid: sid.to_owned(),
-                        frame: p.encode_ws(),
+                        frame: protocol.encode_ws(&p),
                     });
                 }
             }

@@ -2,6 +2,7 @@
 
 use super::{Action, CloseReason, Engine, Transport};
 use crate::packet::{Packet, PacketType};
+use crate::v3::{self, Protocol};
 
 impl Engine {
     /// A text frame arrived on the WebSocket of `sid`.
@@ -18,14 +19,25 @@ impl Engine {
         actions
     }
 
-    /// A binary frame arrived on the WebSocket of `sid`.
+    /// A binary frame arrived on the WebSocket of `sid` (of protocol v3: its
+    /// packet type byte, then the data).
     pub fn ws_binary(&mut self, now: u64, sid: &str, frame: &[u8]) -> Vec<Action> {
         let mut actions = Vec::new();
         if frame.len() > self.config.max_payload {
             self.ws_too_big(sid, &mut actions);
             return actions;
         }
-        self.ws_packet(now, sid, Packet::decode_binary(frame), &mut actions);
+        let protocol = self
+            .protocol_of(sid)
+            .or_else(|| self.draining.get(sid).map(|d| d.protocol))
+            .unwrap_or_default();
+        match protocol {
+            Protocol::V4 => self.ws_packet(now, sid, Packet::decode_binary(frame), &mut actions),
+            Protocol::V3 => match v3::decode_binary_frame(frame) {
+                Ok(packet) => self.ws_packet(now, sid, packet, &mut actions),
+                Err(_) => self.ws_parse_error(sid, &mut actions),
+            },
+        }
         actions
     }
 

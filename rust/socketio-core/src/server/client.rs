@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use engineio_core::{
-    Action as EngineAction, Data, ReqId, RequestError, RequestInfo, Route, Transport,
+    Action as EngineAction, Data, Protocol, ReqId, RequestError, RequestInfo, Route, Transport,
     SID_RANDOM_BYTES,
 };
 
-use super::{wrap, Action, Client, DisconnectReason, SocketServer};
+use super::{v3, wrap, Action, Client, DisconnectReason, SocketServer};
 use crate::decoder::Complete;
 use crate::packet::PacketKind;
 
@@ -26,7 +26,23 @@ impl SocketServer {
         req: Option<ReqId>,
         random: &[u8; SID_RANDOM_BYTES],
     ) -> Vec<Action> {
-        let (_, actions) = self.engine.open(now, transport, req, random);
+        self.open_protocol(now, transport, Protocol::V4, req, random)
+    }
+
+    /// See [`Engine::open_protocol`](engineio_core::Engine::open_protocol). A
+    /// protocol v3 connection asks at once to join `/` (the last action, an
+    /// [`Action::Connect`] without auth), as Socket.IO v2 clients expect.
+    pub fn open_protocol(
+        &mut self,
+        now: u64,
+        transport: Transport,
+        protocol: Protocol,
+        req: Option<ReqId>,
+        random: &[u8; SID_RANDOM_BYTES],
+    ) -> Vec<Action> {
+        let (_, actions) = self
+            .engine
+            .open_protocol(now, transport, protocol, req, random);
         self.process(now, actions)
     }
 
@@ -76,6 +92,12 @@ impl SocketServer {
     /// Sends a raw Engine.IO message, outside of any namespace.
     pub fn send_raw(&mut self, now: u64, sid: &str, data: Data) -> Vec<Action> {
         wrap(self.engine.send(now, sid, data))
+    }
+
+    /// See [`Engine::ping_answered`](engineio_core::Engine::ping_answered).
+    pub fn ping_answered(&mut self, now: u64, sid: &str, at: u64) -> Vec<Action> {
+        let a = self.engine.ping_answered(now, sid, at);
+        self.process(now, a)
     }
 
     /// See [`Engine::flush`](engineio_core::Engine::flush).
@@ -139,10 +161,15 @@ impl SocketServer {
     pub(super) fn process(&mut self, now: u64, engine_actions: Vec<EngineAction>) -> Vec<Action> {
         let mut out = Vec::with_capacity(engine_actions.len());
         let mut connect_deadline = None;
+        let mut implicit_connect = None;
         for a in engine_actions {
             match a {
                 EngineAction::Opened { ref sid, transport } => {
                     let deadline = now.saturating_add(self.config.connect_timeout);
+                    let v3 = self.engine.protocol_of(sid) == Some(Protocol::V3);
+                    if v3 {
+                        implicit_connect = Some(sid.clone());
+                    }
                     self.clients.insert(
                         sid.clone(),
                         Client {
@@ -155,6 +182,7 @@ impl SocketServer {
                             // they can be recovered after a restart.
                             persisted: transport == Transport::WebSocket
                                 || self.config.recovery.is_some(),
+                            v3,
                         },
                     );
                     out.push(Action::Engine(a));
@@ -179,6 +207,15 @@ impl SocketServer {
             let mut alarm = Vec::new();
             self.engine.schedule(now, deadline, &mut alarm);
             out.extend(wrap(alarm));
+        }
+        if let Some(sid) = implicit_connect {
+            // Last, after the open packet and the alarms: the driver answers it
+            // while it carries out the actions, and what it sends must follow them.
+            out.push(Action::Connect {
+                sid,
+                nsp: "/".to_owned(),
+                auth: None,
+            });
         }
         out
     }
@@ -220,7 +257,19 @@ impl SocketServer {
     }
 
     fn on_packet(&mut self, now: u64, sid: &str, complete: Complete, out: &mut Vec<Action>) {
-        let Complete { packet, binaries } = complete;
+        let Complete {
+            mut packet,
+            binaries,
+        } = complete;
+        if self.is_v3(sid) {
+            // The namespace of a v3 client's packet may carry a query: the auth of
+            // its CONNECT.
+            let (nsp, query) = v3::split_namespace(&packet.nsp);
+            packet.nsp = nsp;
+            if packet.kind == PacketKind::Connect {
+                packet.data = Some(query.unwrap_or_else(|| "{}".to_owned()));
+            }
+        }
         let socket_id = self
             .clients
             .get(sid)

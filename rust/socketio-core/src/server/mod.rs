@@ -27,7 +27,9 @@
 //!   offsets, what to store, and the way back of a reconnecting socket;
 //! - `rooms`: room membership and broadcast targets;
 //! - `store`: the durable copy (what to write, [`StoredSocket`]s read back,
-//!   the room changes of a turn) and the revival after a restart.
+//!   the room changes of a turn) and the revival after a restart;
+//! - `v3`: what differs for clients of Engine.IO protocol v3 (Socket.IO v2),
+//!   accepted with the engine's `allow_eio3`.
 
 mod client;
 mod emit;
@@ -35,6 +37,7 @@ mod recovery;
 mod rooms;
 mod socket;
 mod store;
+mod v3;
 
 use std::collections::{HashMap, HashSet};
 
@@ -177,6 +180,8 @@ struct Client {
     broken: bool,
     /// Whether its sockets are in storage (WebSocket connections).
     persisted: bool,
+    /// Whether it speaks Engine.IO protocol v3 (a Socket.IO v2 client).
+    v3: bool,
 }
 
 /// A namespace: its sockets, its rooms and its ack ids.

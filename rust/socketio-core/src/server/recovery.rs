@@ -156,6 +156,10 @@ impl SocketServer {
             return None;
         }
         let s = self.sockets.get(socket_id)?;
+        if self.is_v3(&s.sid) {
+            // A v3 client cannot ask for its session back.
+            return None;
+        }
         let mut rooms: Vec<String> = s.rooms.iter().cloned().collect();
         rooms.sort_unstable();
         Some(Action::Store(StoreOp::SessionKept {

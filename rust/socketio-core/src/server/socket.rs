@@ -8,7 +8,7 @@ use engineio_core::SID_RANDOM_BYTES;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use super::{wrap, Accepted, Action, DisconnectReason, SocketServer, SocketState, StoreOp};
+use super::{v3, wrap, Accepted, Action, DisconnectReason, SocketServer, SocketState, StoreOp};
 use crate::packet::PacketKind;
 
 impl SocketServer {
@@ -49,14 +49,16 @@ impl SocketServer {
         if !self.may_join(sid, nsp) {
             return None;
         }
-        let mut id = Self::socket_id_from_random(random);
+        let mut id = self.socket_id_for(sid, nsp, random);
         while self.sockets.contains_key(&id) {
             id.push('_');
         }
+        // A v3 client has no way to recover a session: its socket gets no pid.
         let pid = self
             .config
             .recovery
             .and(pid_random)
+            .filter(|_| !self.is_v3(sid))
             .map(Self::socket_id_from_random);
         let mut actions = Vec::new();
         self.add_socket(sid, nsp, &id, &mut actions);
@@ -103,7 +105,8 @@ impl SocketServer {
         }
     }
 
-    /// Sends the CONNECT answer: `0[/nsp,]{"sid":"<id>"[,"pid":"<pid>"]}`.
+    /// Sends the CONNECT answer: `0[/nsp,]{"sid":"<id>"[,"pid":"<pid>"]}`, or
+    /// `0[/nsp,]` to a v3 client.
     pub(super) fn send_connect(
         &mut self,
         now: u64,
@@ -113,6 +116,11 @@ impl SocketServer {
         pid: Option<&str>,
         out: &mut Vec<Action>,
     ) {
+        if self.is_v3(sid) {
+            let sent = self.send_packet(now, sid, PacketKind::Connect, nsp, None, None, &[]);
+            out.extend(wrap(sent));
+            return;
+        }
         let mut payload = String::with_capacity(64);
         payload.push_str("{\"sid\":");
         push_json_string(id, &mut payload);
@@ -133,7 +141,25 @@ impl SocketServer {
         out.extend(wrap(sent));
     }
 
-    /// Refuses the CONNECT of `sid` to `nsp` with CONNECT_ERROR and `data_json`.
+    /// Refuses the CONNECT of `sid` to `nsp` for a middleware's error, from the
+    /// JSON of its `message` and of its `data` (each absent when undefined):
+    /// CONNECT_ERROR with `{ message, data }`, or for a v3 client `data` if it is
+    /// truthy, else `message`, as Node's server answers each.
+    pub fn connect_refused(
+        &mut self,
+        now: u64,
+        sid: &str,
+        nsp: &str,
+        message_json: Option<&str>,
+        data_json: Option<&str>,
+    ) -> Vec<Action> {
+        let payload = v3::refusal_payload(self.is_v3(sid), message_json, data_json);
+        let kind = PacketKind::ConnectError;
+        wrap(self.send_packet(now, sid, kind, nsp, None, payload.as_deref(), &[]))
+    }
+
+    /// Refuses the CONNECT of `sid` to `nsp` with CONNECT_ERROR and `data_json`
+    /// (the same for every client, as Node's server refuses an unknown namespace).
     pub fn connect_error(
         &mut self,
         now: u64,

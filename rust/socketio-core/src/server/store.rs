@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use engineio_core::Snapshot;
+use engineio_core::{Protocol, Snapshot};
 
 use super::{Action, Client, SocketServer, SocketState};
 
@@ -128,12 +128,14 @@ impl SocketServer {
             return Vec::new();
         }
         let parser = self.config.parser;
+        let v3 = snapshot.protocol == Protocol::V3;
         self.clients.entry(sid).or_insert_with(|| Client {
             decoder: parser.decoder(),
             nsps: HashMap::new(),
             connect_deadline: None,
             broken: false,
             persisted: true,
+            v3,
         });
         for st in sockets {
             self.insert_stored(st);
@@ -183,6 +185,7 @@ impl SocketServer {
             return;
         }
         let parser = self.config.parser;
+        let v3 = self.engine.protocol_of(&st.sid) == Some(Protocol::V3);
         let client = self
             .clients
             .entry(st.sid.clone())
@@ -192,6 +195,7 @@ impl SocketServer {
                 connect_deadline: None,
                 broken: false,
                 persisted: true,
+                v3,
             });
         client.nsps.insert(st.nsp.clone(), st.id.clone());
         client.connect_deadline = None;
