@@ -9,6 +9,7 @@ import {
   type SocketOptions,
 } from "socket.io-client";
 import { baseUrl, clientsCount, type Mount, type OpenPayload, parseOpen, wsUrl } from "./eio.js";
+import { type Entry, Recorded } from "./recorded.js";
 import { waitUntil, withTimeout } from "./util.js";
 import { describeFrame, type Frame, WsClient } from "./ws-client.js";
 
@@ -74,77 +75,18 @@ function describe(value: unknown): string {
   }
 }
 
-interface Entry {
-  event: string;
-  args: unknown[];
-}
-
 /**
  * A socket.io-client socket whose every event (including connect,
  * connect_error and disconnect) is recorded from creation on, so tests can
  * await them in order without racing the listener registration.
  */
-export class Client {
-  private readonly log: Entry[] = [];
-  private readonly waiters: Array<{ match: (e: Entry) => boolean; resolve: (e: Entry) => void }> =
-    [];
-  /** Every event received, in order, never consumed. */
-  readonly history: Entry[] = [];
-
-  constructor(
-    readonly socket: Socket,
-    /** Namespace name, for messages. */
-    readonly nsp = "/",
-  ) {
-    socket.onAny((event: string, ...args: unknown[]) => this.push({ event, args }));
+export class Client extends Recorded<Socket> {
+  constructor(socket: Socket, nsp = "/") {
+    super(socket, nsp);
+    socket.onAny((event: string, ...args: unknown[]) => this.record({ event, args }));
     for (const event of ["connect", "connect_error", "disconnect"]) {
-      socket.on(event as "connect", (...args: unknown[]) => this.push({ event, args }));
+      socket.on(event as "connect", (...args: unknown[]) => this.record({ event, args }));
     }
-  }
-
-  private push(entry: Entry): void {
-    this.history.push(entry);
-    const index = this.waiters.findIndex((w) => w.match(entry));
-    if (index >= 0) {
-      const [waiter] = this.waiters.splice(index, 1);
-      waiter?.resolve(entry);
-    } else {
-      this.log.push(entry);
-    }
-  }
-
-  /**
-   * Resolves with the arguments of the next (not yet consumed) `event`,
-   * optionally the first one whose arguments satisfy `filter`.
-   */
-  next(
-    event: string,
-    timeoutMs = 5_000,
-    filter: (args: unknown[]) => boolean = () => true,
-  ): Promise<unknown[]> {
-    const match = (e: Entry): boolean => e.event === event && filter(e.args);
-    const index = this.log.findIndex(match);
-    if (index >= 0) {
-      const [entry] = this.log.splice(index, 1);
-      return Promise.resolve(entry?.args ?? []);
-    }
-    let waiter: { match: (e: Entry) => boolean; resolve: (e: Entry) => void } | undefined;
-    const promise = new Promise<unknown[]>((resolve) => {
-      waiter = { match, resolve: (e) => resolve(e.args) };
-      this.waiters.push(waiter);
-    });
-    return withTimeout(promise, timeoutMs, `waiting for "${event}" on ${this.nsp}`).catch(
-      (error: unknown) => {
-        const i = waiter ? this.waiters.indexOf(waiter) : -1;
-        if (i >= 0) this.waiters.splice(i, 1);
-        throw error;
-      },
-    );
-  }
-
-  /** First argument of the next `event`. */
-  async next1<T = unknown>(event: string, timeoutMs = 5_000): Promise<T> {
-    return (await this.next(event, timeoutMs))[0] as T;
   }
 
   /** Unconsumed events named `event`, without waiting (and consumes them). */
@@ -160,11 +102,6 @@ export class Client {
       }
     }
     return taken;
-  }
-
-  /** How many `event` were received so far (consumed or not). */
-  count(event: string, filter: (args: unknown[]) => boolean = () => true): number {
-    return this.history.filter((e) => e.event === event && filter(e.args)).length;
   }
 
   /** Resolves once connected; rejects with the connect_error if there is one. */
@@ -189,28 +126,6 @@ export class Client {
       throw new Error(`connect_error: ${(outcome.args[0] as Error).message}`);
     }
     return this;
-  }
-
-  /** Emits and resolves with the ack's arguments. */
-  async request(event: string, ...args: unknown[]): Promise<unknown[]> {
-    return withTimeout(
-      new Promise<unknown[]>((resolve) => {
-        this.socket.emit(event, ...args, (...answer: unknown[]) => resolve(answer));
-      }),
-      5_000,
-      `ack of "${event}" on ${this.nsp}`,
-    );
-  }
-
-  /** Emits and resolves with the ack's first argument. */
-  async call<T = unknown>(event: string, ...args: unknown[]): Promise<T> {
-    return (await this.request(event, ...args))[0] as T;
-  }
-
-  get id(): string {
-    const id = this.socket.id;
-    if (!id) throw new Error("socket has no id (not connected)");
-    return id;
   }
 
   /** Name of the engine transport currently in use. */

@@ -2,109 +2,32 @@
 // every event recorded from the start, for the mounts that accept it (`allowEIO3`).
 import io, { type Socket } from "socket.io-client-v2";
 import { baseUrl } from "./eio.js";
+import { type Entry, Recorded } from "./recorded.js";
 import type { Mode, SioMount } from "./sio.js";
 import { withTimeout } from "./util.js";
-
-interface Entry {
-  event: string;
-  args: unknown[];
-}
 
 /** The events of the client itself (not sent by the server) that are recorded. */
 const OWN_EVENTS = ["connect", "connect_error", "disconnect", "error", "pong", "reconnect"];
 
 /** A socket.io-client 2.x socket whose every event is recorded from its creation. */
-export class Client2 {
-  readonly history: Entry[] = [];
-  private readonly log: Entry[] = [];
-  private readonly waiters: Array<{ match: (e: Entry) => boolean; resolve: (e: Entry) => void }> =
-    [];
-
-  constructor(
-    readonly socket: Socket,
-    readonly nsp = "/",
-  ) {
+export class Client2 extends Recorded<Socket> {
+  constructor(socket: Socket, nsp = "/") {
+    super(socket, nsp, " (v2)");
+    // 2.x has no onAny: every event packet passes through onevent.
     const onevent = socket.onevent.bind(socket);
     socket.onevent = (packet) => {
       const [event, ...args] = packet.data ?? [];
-      this.push({ event: String(event), args });
+      this.record({ event: String(event), args });
       onevent(packet);
     };
     for (const event of OWN_EVENTS) {
-      socket.on(event, (...args: unknown[]) => this.push({ event, args }));
+      socket.on(event, (...args: unknown[]) => this.record({ event, args }));
     }
-  }
-
-  private push(entry: Entry): void {
-    this.history.push(entry);
-    const index = this.waiters.findIndex((w) => w.match(entry));
-    if (index >= 0) {
-      const [waiter] = this.waiters.splice(index, 1);
-      waiter?.resolve(entry);
-    } else {
-      this.log.push(entry);
-    }
-  }
-
-  /** The arguments of the next (not yet consumed) `event`. */
-  async next(event: string, timeoutMs = 5_000): Promise<unknown[]> {
-    return (await this.nextOf([event], timeoutMs)).args;
   }
 
   /** The next (not yet consumed) event of those named. */
   nextOf(events: string[], timeoutMs = 5_000): Promise<Entry> {
-    const match = (e: Entry): boolean => events.includes(e.event);
-    const index = this.log.findIndex(match);
-    if (index >= 0) {
-      const [entry] = this.log.splice(index, 1);
-      if (entry) return Promise.resolve(entry);
-    }
-    let waiter: { match: (e: Entry) => boolean; resolve: (e: Entry) => void } | undefined;
-    const promise = new Promise<Entry>((resolve) => {
-      waiter = { match, resolve };
-      this.waiters.push(waiter);
-    });
-    return withTimeout(
-      promise,
-      timeoutMs,
-      `waiting for ${events.join("/")} on ${this.nsp} (v2)`,
-    ).catch((error: unknown) => {
-      const i = waiter ? this.waiters.indexOf(waiter) : -1;
-      if (i >= 0) this.waiters.splice(i, 1);
-      throw error;
-    });
-  }
-
-  /** The first argument of the next `event`. */
-  async next1<T = unknown>(event: string, timeoutMs = 5_000): Promise<T> {
-    return (await this.next(event, timeoutMs))[0] as T;
-  }
-
-  /** How many `event` were received so far. */
-  count(event: string): number {
-    return this.history.filter((e) => e.event === event).length;
-  }
-
-  /** Emits and resolves with the ack's arguments. */
-  request(event: string, ...args: unknown[]): Promise<unknown[]> {
-    return withTimeout(
-      new Promise<unknown[]>((resolve) => {
-        this.socket.emit(event, ...args, (...answer: unknown[]) => resolve(answer));
-      }),
-      5_000,
-      `ack of "${event}" on ${this.nsp} (v2)`,
-    );
-  }
-
-  /** Emits and resolves with the ack's first argument. */
-  async call<T = unknown>(event: string, ...args: unknown[]): Promise<T> {
-    return (await this.request(event, ...args))[0] as T;
-  }
-
-  get id(): string {
-    const id = this.socket.id;
-    if (!id) throw new Error("v2 socket has no id (not connected)");
-    return id;
+    return this.nextWhere((e) => events.includes(e.event), events.join("/"), timeoutMs);
   }
 
   /** The engine session id. */
