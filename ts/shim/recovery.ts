@@ -20,22 +20,23 @@
  * that a later version can read or migrate what an earlier deploy stored.
  */
 import type { AlarmWork } from "./engine-driver.js";
+import { countedQuery, type StoreCounters } from "./store.js";
 import { type KeptSessionRow, offsetFloor, type StoredPacketRow } from "./wasm.js";
 
 /** Version of the tables below. */
 const SCHEMA_VERSION = "1";
 
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS sio_packets (
+/** The tables, their indexes and the schema's version, in one statement (run on every start). */
+const SCHEMA = `CREATE TABLE IF NOT EXISTS sio_packets (
      offset INTEGER PRIMARY KEY, nsp TEXT NOT NULL, rooms TEXT NOT NULL,
-     except_rooms TEXT NOT NULL, data TEXT NOT NULL, binaries BLOB)`,
-  `CREATE TABLE IF NOT EXISTS sio_sessions (
+     except_rooms TEXT NOT NULL, data TEXT NOT NULL, binaries BLOB);
+   CREATE TABLE IF NOT EXISTS sio_sessions (
      pid TEXT PRIMARY KEY, id TEXT NOT NULL, nsp TEXT NOT NULL, rooms TEXT NOT NULL,
-     data TEXT NOT NULL, at INTEGER NOT NULL, since INTEGER)`,
-  "CREATE INDEX IF NOT EXISTS sio_sessions_at ON sio_sessions (at)",
-  "CREATE TABLE IF NOT EXISTS sio_pids (id TEXT PRIMARY KEY, pid TEXT NOT NULL, since INTEGER)",
-  "CREATE INDEX IF NOT EXISTS sio_pids_pid ON sio_pids (pid)",
-];
+     data TEXT NOT NULL, at INTEGER NOT NULL, since INTEGER);
+   CREATE INDEX IF NOT EXISTS sio_sessions_at ON sio_sessions (at);
+   CREATE TABLE IF NOT EXISTS sio_pids (id TEXT PRIMARY KEY, pid TEXT NOT NULL, since INTEGER);
+   CREATE INDEX IF NOT EXISTS sio_pids_pid ON sio_pids (pid);
+   INSERT OR IGNORE INTO sio_meta (key, value) VALUES ('recovery-schema', '${SCHEMA_VERSION}')`;
 
 /** Rows removed per statement when expiring. */
 const BATCH = 500;
@@ -78,19 +79,12 @@ export interface FoundSession {
   since?: number;
 }
 
-/** Storage counters of this file, for tests and the benchmark. */
-interface Counters {
-  rowsRead: number;
-  rowsWritten: number;
-  queries: number;
-}
-
 /** The recovery tables of one object. */
 export class RecoveryStore implements AlarmWork {
   readonly name = "connection state recovery expiry";
   readonly #sql: SqlStorage;
   readonly #window: number;
-  readonly #counters: Counters;
+  readonly #counters: StoreCounters;
   readonly #requestAlarm: (at: number) => void;
   /**
    * The earliest time an expiry pass has work (ms), as far as this start knows: until
@@ -102,30 +96,21 @@ export class RecoveryStore implements AlarmWork {
   constructor(
     sql: SqlStorage,
     window: number,
-    counters: Counters,
+    counters: StoreCounters,
     requestAlarm: (at: number) => void,
   ) {
     this.#sql = sql;
     this.#window = window;
     this.#counters = counters;
     this.#requestAlarm = requestAlarm;
-    for (const statement of SCHEMA) this.#exec(statement);
-    this.#exec(
-      "INSERT OR IGNORE INTO sio_meta (key, value) VALUES ('recovery-schema', ?)",
-      SCHEMA_VERSION,
-    );
+    this.#exec(SCHEMA);
   }
 
   #exec<T extends Record<string, SqlStorageValue>>(
     query: string,
     ...bindings: SqlStorageValue[]
   ): T[] {
-    const cursor = this.#sql.exec<T>(query, ...bindings);
-    const rows = cursor.toArray();
-    this.#counters.queries++;
-    this.#counters.rowsRead += cursor.rowsRead;
-    this.#counters.rowsWritten += cursor.rowsWritten;
-    return rows;
+    return countedQuery<T>(this.#sql, this.#counters, query, bindings);
   }
 
   /** Something stored at `at` expires after the window: makes sure the alarm comes. */
@@ -201,9 +186,14 @@ export class RecoveryStore implements AlarmWork {
     this.#exec("DELETE FROM sio_pids WHERE id = ?", id);
   }
 
-  /** The socket with the pid of a stored socket, if one is stored. */
-  socketOfPid(pid: string): string | undefined {
-    return this.#exec<{ id: string }>("SELECT id FROM sio_pids WHERE pid = ?", pid)[0]?.id;
+  /** The stored socket with this pid (and where it arrived), if one is stored. */
+  socketOfPid(pid: string): ({ id: string } & SocketPid) | undefined {
+    const row = this.#exec<{ id: string; since: number | null }>(
+      "SELECT id, since FROM sio_pids WHERE pid = ?",
+      pid,
+    )[0];
+    if (!row) return undefined;
+    return row.since === null ? { id: row.id, pid } : { id: row.id, pid, since: Number(row.since) };
   }
 
   // ---- reading back -------------------------------------------------------------------
