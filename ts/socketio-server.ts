@@ -29,7 +29,12 @@ import { Core } from "./shim/core.js";
 import { DRIVER, DrivenObject } from "./shim/driven-object.js";
 import { EngineDriver, logFailure, type SocketAction } from "./shim/engine-driver.js";
 import { resolveParser } from "./shim/parser.js";
-import { type FoundSession, type KeptSession, RecoveryStore } from "./shim/recovery.js";
+import {
+  type FoundSession,
+  type KeptSession,
+  RecoveryStore,
+  type SocketPid,
+} from "./shim/recovery.js";
 import { Shards } from "./shim/shards.js";
 import { SocketStore } from "./shim/store.js";
 import { TaskStore } from "./shim/task-store.js";
@@ -505,10 +510,13 @@ export class SocketIoServer<
     const pending = this.#keeping.get(id);
     if (!pending) return;
     this.#keeping.delete(id);
-    const data = socket
-      ? toJson(socket._rawData() ?? {})
-      : (this.#savedData.get(id) ?? this.#store.socket(id)?.data ?? "{}");
+    const data = socket ? toJson(socket._rawData() ?? {}) : this.#storedData(id);
     this.#recovery?.keepSession({ ...pending, data });
+  }
+
+  /** The `socket.data` last saved of stored socket `id`, as JSON. */
+  #storedData(id: string): string {
+    return this.#savedData.get(id) ?? this.#store.socket(id)?.data ?? "{}";
   }
 
   /**
@@ -540,13 +548,13 @@ export class SocketIoServer<
     const now = Date.now();
     const found = recovery.find(pid, offset, now);
     if (found) return found;
-    const id = recovery.socketOfPid(pid);
-    const record = id === undefined ? null : this.#store.socket(id);
-    if (!record || this.#core.hasSession(record.sid)) return null;
+    const stored = recovery.socketOfPid(pid);
+    const record = stored === undefined ? null : this.#store.socket(stored.id);
+    if (!stored || !record || this.#core.hasSession(record.sid)) return null;
     if (this.ctx.getWebSockets(record.sid).length > 0) return null;
     const row = this.#store.socketsOf(record.sid).find((r) => r.id === record.id);
     if (!row) return null;
-    this.#keepOrphan(row);
+    this.#keepOrphan(row, stored, record.data);
     this.#store.removeSocket(row.id);
     return recovery.find(pid, offset, now);
   }
@@ -563,18 +571,21 @@ export class SocketIoServer<
     });
   }
 
-  /** Keeps the session of a stored socket whose connection vanished in a restart. */
-  #keepOrphan(row: StoredSocketRow): void {
+  /**
+   * Keeps the session of a stored socket whose connection vanished in a restart (its pid
+   * and data read from storage unless given).
+   */
+  #keepOrphan(row: StoredSocketRow, p?: SocketPid, data?: string): void {
     const recovery = this.#recovery;
-    const p = recovery?.pidOf(row.id);
-    if (!recovery || !p) return;
+    const known = p ?? recovery?.pidOf(row.id);
+    if (!recovery || !known) return;
     recovery.keepSession({
       id: row.id,
-      pid: p.pid,
-      since: p.since,
+      pid: known.pid,
+      since: known.since,
       nsp: row.nsp,
       rooms: [row.id, ...row.rooms],
-      data: this.#store.socket(row.id)?.data ?? "{}",
+      data: data ?? this.#storedData(row.id),
       at: Date.now(),
     });
     recovery.removePid(row.id);
