@@ -96,6 +96,16 @@ export interface EngineHost {
 /** State of a session, with engine.io's names (a session here is never half-open or closing). */
 export type EngineReadyState = "open" | "closed";
 
+/** The event names of an Engine.IO session (`socket.conn`): its own, none of the app's. */
+type ConnEventNames = ReservedOrUserEventNames<EngineSocketReservedEvents, Record<never, never>>;
+
+/** The listener of event `Ev` of an Engine.IO session. */
+type ConnListener<Ev extends ConnEventNames> = ReservedOrUserListener<
+  EngineSocketReservedEvents,
+  Record<never, never>,
+  Ev
+>;
+
 /**
  * One Engine.IO session (engine.io's `Socket`): `socket.conn` of every Socket.IO socket
  * it carries. After an eviction a session's object is made again when first needed
@@ -176,41 +186,24 @@ export class EngineSocket extends TypedEmitter<Record<never, never>, EngineSocke
     return this;
   }
 
-  override on<
-    Ev extends ReservedOrUserEventNames<EngineSocketReservedEvents, Record<never, never>>,
-  >(
-    ev: Ev,
-    listener: ReservedOrUserListener<EngineSocketReservedEvents, Record<never, never>, Ev>,
-  ): this {
+  override on<Ev extends ConnEventNames>(ev: Ev, listener: ConnListener<Ev>): this {
     this.#watch(ev);
     return super.on(ev, listener);
   }
 
-  override once<
-    Ev extends ReservedOrUserEventNames<EngineSocketReservedEvents, Record<never, never>>,
-  >(
-    ev: Ev,
-    listener: ReservedOrUserListener<EngineSocketReservedEvents, Record<never, never>, Ev>,
-  ): this {
+  override once<Ev extends ConnEventNames>(ev: Ev, listener: ConnListener<Ev>): this {
     this.#watch(ev);
     return super.once(ev, listener);
   }
 
-  override prependListener<
-    Ev extends ReservedOrUserEventNames<EngineSocketReservedEvents, Record<never, never>>,
-  >(
-    ev: Ev,
-    listener: ReservedOrUserListener<EngineSocketReservedEvents, Record<never, never>, Ev>,
-  ): this {
+  override prependListener<Ev extends ConnEventNames>(ev: Ev, listener: ConnListener<Ev>): this {
     this.#watch(ev);
     return super.prependListener(ev, listener);
   }
 
-  override prependOnceListener<
-    Ev extends ReservedOrUserEventNames<EngineSocketReservedEvents, Record<never, never>>,
-  >(
+  override prependOnceListener<Ev extends ConnEventNames>(
     ev: Ev,
-    listener: ReservedOrUserListener<EngineSocketReservedEvents, Record<never, never>, Ev>,
+    listener: ConnListener<Ev>,
   ): this {
     this.#watch(ev);
     return super.prependOnceListener(ev, listener);
